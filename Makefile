@@ -1,0 +1,26 @@
+# The two Quickstart commands: `make run` (install, then the main job) and `make test`
+# (install, then every quality gate). Both install into .venv from constraints.txt.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MAIN_SPEC ?= experiments/phase0.yaml
+
+.PHONY: install run test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip check
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/cybermesh run $(MAIN_SPEC)
+
+test: install
+	$(VENV)/bin/cybermesh gate validate --offline
+
+clean:
+	rm -rf $(VENV) logs .mypy_cache .ruff_cache .pytest_cache .benchmarks

@@ -1,0 +1,5 @@
+"""Allow ``python -m cybermesh_cli``."""
+
+from cybermesh_cli.cli import main
+
+main()

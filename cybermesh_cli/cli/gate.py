@@ -1,0 +1,79 @@
+"""``cybermesh gate``: run the policy's quality gates; halt with an ISSUE file on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Quality gates: lint, type, unit, docs, perf, security, or all (validate).",
+                  no_args_is_help=True)
+
+RootOption = Annotated[Path, typer.Option(help="Project root to check.")]
+OfflineOption = Annotated[
+    bool, typer.Option(help="Skip what needs the network (pip-audit), saying so.")
+]
+
+
+def _run_gates(names: tuple[str, ...], root: Path, offline: bool) -> None:
+    from cybermesh_cli.gates.protocol import HALT_MESSAGE, Failure, run_failure_protocol
+    from cybermesh_cli.gates.runner import GateConfig, GateResult, run_gate
+
+    console = Console()
+    cfg = GateConfig.load(root.resolve())
+    results: list[GateResult] = []
+    for name in names:
+        with console.status(f"gate {name} ..."):
+            result = run_gate(name, cfg, offline)
+        results.append(result)
+        mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
+        console.print(f"{mark} {name:<9} {result.seconds:7.1f} s  {result.summary}",
+                      highlight=False)
+        if not result.passed:
+            break
+    if len(names) > 1:
+        table = Table(title="gate validate")
+        for column in ("gate", "result", "seconds", "summary"):
+            table.add_column(column)
+        for r in results:
+            table.add_row(r.name, "pass" if r.passed else "FAIL", f"{r.seconds:.1f}", r.summary)
+        for skipped in names[len(results):]:
+            table.add_row(skipped, "not run", "", "halted before this gate")
+        console.print(table)
+    failed = next((r for r in results if not r.passed), None)
+    if failed is None:
+        return
+    console.print(failed.output[-4000:], highlight=False, markup=False)
+    outcome = run_failure_protocol(
+        cfg.root,
+        Failure(gate=failed.name, task=f"cybermesh gate {' '.join(names)}",
+                summary=failed.summary, output=failed.output,
+                command=" && ".join(failed.commands)),
+    )
+    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {outcome.issue_file}\n"
+                  f"Logs: {outcome.logs_dir}\n"
+                  "Review logs and living docs before proceeding", highlight=False)
+    raise typer.Exit(1)
+
+
+def _single(name: str) -> None:
+    def command(root: RootOption = Path("."), offline: OfflineOption = False) -> None:
+        _run_gates((name,), root, offline)
+
+    command.__doc__ = f"Run the {name} gate alone."
+    app.command(name)(command)
+
+
+for _name in ("lint", "type", "unit", "docs", "perf", "security"):
+    _single(_name)
+
+
+@app.command("validate")
+def validate(root: RootOption = Path("."), offline: OfflineOption = False) -> None:
+    """Run every gate in order (lint, type, unit, docs, perf, security); halt at the first fail."""
+    from cybermesh_cli.gates.runner import GATE_ORDER
+
+    _run_gates(GATE_ORDER, root, offline)

@@ -1,0 +1,75 @@
+"""``cybermesh run``: run one experiment spec into runs/<id>/."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_INTERRUPTED = 130
+
+
+def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(
+    spec_file: Annotated[
+        Path, typer.Argument(help="Experiment spec, e.g. experiments/phase3.yaml.")
+    ],
+    seed: Annotated[int | None, typer.Option(help="Override the spec's seed.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec value: --set duration.ticks=100 (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path("runs"),
+    protocol: Annotated[
+        bool, typer.Option(help="On failed criteria, run the failure protocol (ISSUE file).")
+    ] = True,
+) -> None:
+    """Validate SPEC_FILE, run it, check its criteria; exit 0 pass, 1 fail, 2 bad input, 130 ^C."""
+    from cybermesh_cli.runner import run_experiment
+    from cybermesh_cli.spec import load_spec
+
+    console = Console(stderr=True)
+    spec = load_spec(spec_file, set_ or [], seed)
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    outcome = run_experiment(spec, out, console)
+    record = outcome.record
+    table = Table(title=f"{spec.name}: phase {spec.phase} criteria")
+    for column in ("criterion", "value", "threshold", "pass"):
+        table.add_column(column, justify="right" if column in ("value", "threshold") else "left")
+    for c in outcome.criteria:
+        mark = "[green]yes[/]" if c.passed else "[bold red]NO[/]"
+        table.add_row(c.key, f"{c.value:.4g}", f"{c.op} {c.threshold:.4g}", mark)
+    Console().print(table)
+    console.print(f"run folder: {record.dir}  (report: {record.dir / 'report.md'})",
+                  highlight=False)
+    if outcome.status == "interrupted":
+        console.print("[yellow]interrupted[/]: events.jsonl ends with run.end status=interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if outcome.status == "error":
+        console.print(f"[bold red]error:[/] {outcome.error} (traceback in {record.dir}/run.log)")
+        raise typer.Exit(1)
+    if outcome.status == "failed":
+        failed = [c.key for c in outcome.criteria if not c.passed]
+        if protocol:
+            _halt(spec_file, spec.phase, failed, record.dir, console)
+        raise typer.Exit(1)
+    console.print(f"[bold green]passed[/] {len(outcome.criteria)}/{len(outcome.criteria)} criteria")
+
+
+def _halt(spec_file: Path, phase: int, failed: list[str], run_dir: Path, console: Console) -> None:
+    from cybermesh_cli.gates.protocol import HALT_MESSAGE, Failure, run_failure_protocol
+
+    report = (run_dir / "report.md").read_text()
+    failure = Failure(gate="perf", task=f"phase {phase} experiment {spec_file}",
+                      summary=f"criteria failed: {', '.join(failed)}", output=report,
+                      command=f"cybermesh run {spec_file}", collect_junit=False)
+    result = run_failure_protocol(Path.cwd(), failure)
+    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {result.issue_file}")

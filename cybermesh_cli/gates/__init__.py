@@ -1,0 +1,1 @@
+"""Quality gates (lint, type, unit, docs, perf, security) and the policy's failure protocol."""

@@ -1,0 +1,166 @@
+"""Run the policy's gates in order as subprocesses of the project's own tools.
+
+Each gate is a list of commands run in the project root; a gate passes when every command
+exits 0 and no check says it could not do its job.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess  # noqa: S404 - fixed commands of the project's own tools
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GATE_ORDER = ("lint", "type", "unit", "docs", "perf", "security")
+LOGS_DIR = "logs"
+JUNIT_FILE = f"{LOGS_DIR}/test-results.xml"
+BENCH_FILE = f"{LOGS_DIR}/benchmark.json"
+COMMAND_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Where a project keeps its package and tests (``[tool.cybermesh.gates]``)."""
+
+    root: Path
+    package: str
+    tests: str = "tests"
+    benchmarks: str = "tests/test_performance.py"
+
+    @classmethod
+    def load(cls, root: Path) -> GateConfig:
+        """Read the config from ``root/pyproject.toml``."""
+        pyproject = root / "pyproject.toml"
+        data = tomllib.loads(pyproject.read_text()) if pyproject.is_file() else {}
+        gates = data.get("tool", {}).get("cybermesh", {}).get("gates", {})
+        return cls(
+            root=root,
+            package=gates.get("package", "cybermesh_cli"),
+            tests=gates.get("tests", "tests"),
+            benchmarks=gates.get("benchmarks", "tests/test_performance.py"),
+        )
+
+
+@dataclass
+class GateResult:
+    """A gate's verdict, how long it took, the commands run and their combined output."""
+
+    name: str
+    passed: bool
+    seconds: float
+    summary: str
+    commands: list[str] = field(default_factory=list)
+    output: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command of a gate; ``verdict`` may fail it even when it exits 0 (returns a reason)."""
+
+    argv: list[str]
+    verdict: Callable[[int, str], str | None] | None = None
+    skip_reason: str | None = None
+
+
+def _tool(name: str) -> str:
+    """Return a console tool installed beside this interpreter (the venv), else the bare name."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else name
+
+
+def _pip_audit_verdict(code: int, output: str) -> str | None:
+    unreachable = ("could not be audited", "ConnectionError", "NameResolution")
+    if any(sign in output for sign in unreachable):
+        return "pip-audit could not reach a vulnerability service: dependencies NOT audited"
+    if code != 0:
+        return f"pip-audit exited {code}: vulnerable or unauditable dependencies"
+    return None
+
+
+def _tracked_files(root: Path) -> list[str]:
+    done = subprocess.run(  # noqa: S603
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=False  # noqa: S607
+    )
+    if done.returncode == 0 and done.stdout.strip():
+        return [f for f in done.stdout.splitlines() if (root / f).is_file()]
+    files = root.rglob("*")
+    return [str(p.relative_to(root)) for p in files if p.is_file() and ".venv" not in p.parts]
+
+
+def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
+    """Return the commands a gate runs, in order (the policy's commands, adapted to this layout)."""
+    py = sys.executable
+    if name == "lint":
+        return [Step([_tool("ruff"), "check", ".", "--output-format=concise"])]
+    if name == "type":
+        return [Step([_tool("mypy"), cfg.package, "--strict"])]
+    if name == "unit":
+        return [Step([py, "-m", "pytest", "-q", "--tb=short", "--benchmark-disable",
+                      f"--junit-xml={JUNIT_FILE}", cfg.tests])]
+    if name == "docs":
+        return [Step([py, "scripts/check_spec_drift.py"]),
+                Step([py, "scripts/check_docstrings.py"])]
+    if name == "perf":
+        return [
+            Step([py, "-m", "pytest", cfg.benchmarks, "--benchmark-only", "-q",
+                  f"--benchmark-json={BENCH_FILE}"]),
+            Step([py, "scripts/check_performance_regression.py", BENCH_FILE]),
+        ]
+    if name == "security":
+        audit = Step([_tool("pip-audit"), "--progress-spinner=off", "--timeout=20"],
+                     _pip_audit_verdict,
+                     "--offline: pip-audit skipped, dependencies NOT audited" if offline else None)
+        return [
+            audit,
+            Step([_tool("detect-secrets-hook"), "--baseline", ".secrets.baseline",
+                  *_tracked_files(cfg.root)]),
+            Step([_tool("yamale"), "-s", "schemas/experiment.yaml", "experiments"]),
+            Step([_tool("yamale"), "-s", "schemas/thresholds.yaml",
+                  "tests/performance_thresholds.yaml"]),
+        ]
+    raise ValueError(f"unknown gate {name!r}; gates are {', '.join(GATE_ORDER)}")
+
+
+def _short(argv: Sequence[str]) -> str:
+    shown = [Path(argv[0]).name, *argv[1:]]
+    return " ".join(shown[:8]) + (" ..." if len(shown) > 8 else "")
+
+
+def run_gate(name: str, cfg: GateConfig, offline: bool = False) -> GateResult:
+    """Run one gate in ``cfg.root`` and return its verdict."""
+    (cfg.root / LOGS_DIR).mkdir(exist_ok=True)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    start = time.perf_counter()
+    result = GateResult(name=name, passed=True, seconds=0.0, summary="ok")
+    skipped: list[str] = []
+    for step in gate_steps(name, cfg, offline):
+        command = _short(step.argv)
+        result.commands.append(command)
+        if step.skip_reason:
+            skipped.append(step.skip_reason)
+            result.output += f"$ {command}\nSKIPPED: {step.skip_reason}\n"
+            continue
+        try:
+            done = subprocess.run(  # noqa: S603
+                step.argv, cwd=cfg.root, env=env, capture_output=True, text=True,
+                timeout=COMMAND_TIMEOUT_S, check=False,
+            )
+            code, output = done.returncode, done.stdout + done.stderr
+        except FileNotFoundError:
+            code, output = 127, f"{step.argv[0]}: not installed"
+        except subprocess.TimeoutExpired:
+            code, output = 124, f"timed out after {COMMAND_TIMEOUT_S} s"
+        result.output += f"$ {command}\n{output}\n[exit {code}]\n"
+        reason = step.verdict(code, output) if step.verdict else (
+            None if code == 0 else f"`{command}` exited {code}")
+        if reason:
+            result.passed, result.summary = False, reason
+            break
+    result.seconds = time.perf_counter() - start
+    if result.passed and skipped:
+        result.summary = "ok; " + "; ".join(skipped)
+    return result

@@ -1,0 +1,27 @@
+"""One driver per policy phase, imported only when a run needs it (keeps start-up fast)."""
+
+from __future__ import annotations
+
+import importlib
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.phases.base import PhaseDriver
+
+_DRIVERS: dict[int, str] = {
+    0: "cybermesh_cli.phases.phase0",
+}
+
+
+def available_phases() -> list[int]:
+    """Phases that have a driver."""
+    return sorted(_DRIVERS)
+
+
+def load_driver(phase: int) -> PhaseDriver:
+    """Import and return the driver for ``phase``."""
+    if phase not in _DRIVERS:
+        have = ", ".join(map(str, available_phases()))
+        raise UserError(f"phase {phase}: no driver yet (available: {have})")
+    module = importlib.import_module(_DRIVERS[phase])
+    driver: PhaseDriver = module.DRIVER
+    return driver

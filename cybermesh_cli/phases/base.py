@@ -1,0 +1,95 @@
+"""What a phase driver is: run a spec into measured values, and re-simulate a logged run."""
+
+from __future__ import annotations
+
+import logging
+import resource
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from cybermesh_cli.runs.events import EventLog
+from cybermesh_cli.spec import Spec
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+@dataclass
+class PhaseResult:
+    """A phase's output: criteria values keyed like the thresholds file, plus extra figures."""
+
+    measured: dict[str, float]
+    figures: dict[str, Any] = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """An event a re-simulation expects to find in the log (wall-clock fields excluded)."""
+
+    tick: int
+    type: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class RunContext:
+    """Everything a driver needs while it runs: spec, folder, event log, console, seeds."""
+
+    spec: Spec
+    dir: Path
+    events: EventLog
+    console: Console
+    log: logging.Logger
+    tick: int = -1
+
+    def seeds(self, count: int) -> list[np.random.SeedSequence]:
+        """Independent seed sequences for ``count`` components, all derived from the spec's seed."""
+        return list(np.random.SeedSequence(self.spec.seed).spawn(count))
+
+    def ticks(self, total: int, label: str = "ticks") -> Iterator[int]:
+        """Yield tick numbers with a progress bar; events are flushed after every tick."""
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task(label, total=total, rate="")
+            for tick in range(total):
+                self.tick = tick
+                yield tick
+                self.events.flush()
+                speed = progress.tasks[0].speed
+                progress.update(task, advance=1, rate=f"{speed:,.0f} ticks/s" if speed else "")
+
+
+class PhaseDriver(Protocol):
+    """One policy phase: runs a spec and, if it logs state, re-simulates it for replay."""
+
+    phase: int
+    replayed_types: Sequence[str]
+
+    def run(self, ctx: RunContext) -> PhaseResult:
+        """Run the experiment, emitting events, and return what it measured."""
+        ...
+
+    def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]]) -> Iterator[Expected]:
+        """Yield, in order, the events of ``replayed_types`` that the run must have logged."""
+        ...

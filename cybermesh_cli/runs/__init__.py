@@ -1,0 +1,1 @@
+"""Run records: the run directory, its manifest, the event log and replay."""

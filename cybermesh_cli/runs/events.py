@@ -1,0 +1,137 @@
+"""The append-only JSONL event log: written with orjson, flushed every tick, read back strictly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import orjson
+import yamale
+
+from cybermesh_cli.errors import LogFormatError
+from cybermesh_cli.paths import SCHEMAS_DIR
+
+SCHEMA_VERSION = 1
+EVENT_SCHEMA = SCHEMAS_DIR / "events.yaml"
+_DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+
+
+class EventLog:
+    """Writes events one JSON object per line; :meth:`flush` hands them to the OS every tick.
+
+    Lines go out whole, so a process killed at any moment leaves a file whose every complete
+    line parses.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Open ``path`` for appending; it must not exist yet (logs are never rewritten)."""
+        self.path = path
+        self._file: BinaryIO = path.open("xb")
+        self._seq = 0
+        self._start = time.monotonic()
+
+    @property
+    def count(self) -> int:
+        """Events written so far."""
+        return self._seq
+
+    def emit(self, type_: str, tick: int, payload: Mapping[str, Any] | None = None) -> None:
+        """Append one event; ``tick`` is -1 for events outside the tick loop."""
+        event = {
+            "v": SCHEMA_VERSION,
+            "seq": self._seq,
+            "tick": tick,
+            "t": round(time.monotonic() - self._start, 6),
+            "type": type_,
+            "payload": payload or {},
+        }
+        self._file.write(orjson.dumps(event, option=_DUMP_OPTIONS))
+        self._seq += 1
+
+    def flush(self) -> None:
+        """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if not self._file.closed:
+            self._file.flush()
+            self._file.close()
+
+    def __enter__(self) -> EventLog:
+        """Use as a context manager that always closes the file."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close on exit, whatever happened."""
+        self.close()
+
+
+@cache
+def _event_schema() -> yamale.schema.Schema:
+    return yamale.make_schema(str(EVENT_SCHEMA))
+
+
+@dataclass(frozen=True)
+class LogRead:
+    """The events of a log, and whether it ended in a torn (incomplete) last line."""
+
+    events: list[dict[str, Any]]
+    truncated_line: int | None
+
+
+def iter_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Yield ``(line number, raw bytes, ends with newline)`` for every line of ``path``."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            yield number, raw, raw.endswith(b"\n")
+
+
+def check_event(event: object, path: str, line: int, expected_seq: int, last_tick: int) -> None:
+    """Check one decoded event against the schema and the log's ordering rules."""
+    if not isinstance(event, dict):
+        raise LogFormatError(path, line, "an event must be a JSON object")
+    result = _event_schema().validate(event, f"{path}:{line}", True)
+    if not result.isValid():
+        raise LogFormatError(path, line, "; ".join(sorted(result.errors)))
+    if event["seq"] != expected_seq:
+        raise LogFormatError(path, line, f"seq is {event['seq']}, expected {expected_seq}")
+    if event["tick"] < last_tick:
+        raise LogFormatError(path, line, f"tick {event['tick']} goes back from {last_tick}")
+
+
+def read_events(path: Path) -> LogRead:
+    """Read and check a whole log; a torn last line is reported, any other bad line raises."""
+    name = str(path)
+    events: list[dict[str, Any]] = []
+    last_tick = -1
+    truncated: int | None = None
+    for number, raw, complete in iter_lines(path):
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if not complete:
+                truncated = number
+                break
+            raise LogFormatError(name, number, f"not valid JSON ({exc})") from None
+        if not complete:
+            truncated = number
+            break
+        check_event(event, name, number, len(events), last_tick)
+        last_tick = event["tick"]
+        events.append(event)
+    if not events and truncated is None:
+        raise LogFormatError(name, 1, "the log is empty")
+    if events and events[0]["type"] != "run.start":
+        raise LogFormatError(name, 1, f"first event is {events[0]['type']!r}, not 'run.start'")
+    return LogRead(events=events, truncated_line=truncated)

@@ -1,0 +1,80 @@
+"""The run directory ``runs/<id>/``: spec, manifest, events, metrics, log and report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cybermesh_cli.spec import Spec
+
+SPEC_FILE = "spec.yaml"
+MANIFEST_FILE = "manifest.json"
+EVENTS_FILE = "events.jsonl"
+METRICS_FILE = "metrics.json"
+LOG_FILE = "run.log"
+REPORT_FILE = "report.md"
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON atomically (temp file, then rename) so a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object written by :func:`write_json`."""
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return data
+
+
+def new_run_id(runs_dir: Path, spec: Spec) -> str:
+    """``<UTC time>-<spec name>-s<seed>``, with a numeric suffix if that folder exists."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = re.sub(r"[^a-z0-9_.-]", "-", f"{stamp}-{spec.name}-s{spec.seed}".lower())
+    candidate, n = base, 1
+    while (runs_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+@dataclass
+class RunRecord:
+    """A run's folder and the files in it."""
+
+    dir: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, runs_dir: Path, spec: Spec, manifest: dict[str, Any]) -> RunRecord:
+        """Make the folder, write the resolved spec and the initial manifest."""
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id(runs_dir, spec)
+        folder = runs_dir / run_id
+        folder.mkdir()
+        (folder / SPEC_FILE).write_text(spec.to_yaml())
+        record = cls(dir=folder, manifest={"id": run_id, **manifest})
+        record.save_manifest()
+        return record
+
+    @property
+    def id(self) -> str:
+        """The run's id (its folder name)."""
+        return str(self.manifest["id"])
+
+    def path(self, name: str) -> Path:
+        """A file inside the run folder."""
+        return self.dir / name
+
+    def save_manifest(self) -> None:
+        """Write manifest.json."""
+        write_json(self.path(MANIFEST_FILE), self.manifest)

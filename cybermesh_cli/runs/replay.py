@@ -1,0 +1,115 @@
+"""Replay: check a run's log against the schema, summarise it, and re-simulate it.
+
+Re-simulation asks the phase's driver for the events it must have logged (state digests, hops,
+samples) and compares them one for one with the log, naming the first tick that diverges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.paths import inside
+from cybermesh_cli.phases import load_driver
+from cybermesh_cli.runs.events import read_events
+from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
+from cybermesh_cli.spec import load_spec
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first logged event that differs from the re-simulation."""
+
+    tick: int
+    line: int | None
+    type: str
+    expected: dict[str, Any] | None
+    logged: dict[str, Any] | None
+
+
+@dataclass
+class ReplayReport:
+    """What replay found in one run folder."""
+
+    run_dir: Path
+    events: int
+    by_type: Counter[str]
+    last_tick: int
+    end_status: str | None
+    truncated_line: int | None
+    verified: int = 0
+    divergence: Divergence | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the log is well-formed and nothing diverged."""
+        return self.divergence is None
+
+
+def resolve_run(path: Path, runs_root: Path) -> Path:
+    """Check that ``path`` is a run folder inside ``runs_root`` (no ``..`` or symlink escapes)."""
+    resolved = inside(path, runs_root, "a run path")
+    if not (resolved / EVENTS_FILE).is_file():
+        raise UserError(f"{path}: not a run folder (no {EVENTS_FILE})")
+    return resolved
+
+
+def replay(run_dir: Path, resimulate: bool = True) -> ReplayReport:
+    """Validate, summarise and (if the phase supports it) re-simulate the run in ``run_dir``."""
+    read = read_events(run_dir / EVENTS_FILE)
+    events = read.events
+    end = events[-1] if events and events[-1]["type"] == "run.end" else None
+    report = ReplayReport(
+        run_dir=run_dir,
+        events=len(events),
+        by_type=Counter(e["type"] for e in events),
+        last_tick=max((e["tick"] for e in events), default=-1),
+        end_status=end["payload"].get("status") if end else None,
+        truncated_line=read.truncated_line,
+    )
+    if read.truncated_line is not None:
+        report.notes.append(
+            f"line {read.truncated_line} is torn (the run was killed mid-write); "
+            f"read {len(events)} complete events up to tick {report.last_tick}"
+        )
+    elif end is None:
+        report.notes.append("no run.end event: the run was killed before it could finish")
+    if resimulate:
+        _resimulate(report, run_dir, events, complete=end is not None)
+    return report
+
+
+def _resimulate(
+    report: ReplayReport, run_dir: Path, events: list[dict[str, Any]], complete: bool
+) -> None:
+    spec = load_spec(run_dir / SPEC_FILE)
+    driver = load_driver(spec.phase)
+    if not driver.replayed_types:
+        report.notes.append(f"phase {spec.phase} logs no re-simulated state")
+        return
+    wanted = set(driver.replayed_types)
+    logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
+    expected_stream = driver.resimulate(spec, events)
+    for line, event in logged:
+        expected = next(expected_stream, None)
+        if expected is None:
+            report.divergence = Divergence(event["tick"], line, event["type"], None,
+                                           event["payload"])
+            return
+        if (expected.tick, expected.type, expected.payload) != (
+            event["tick"], event["type"], event["payload"]
+        ):
+            report.divergence = Divergence(event["tick"], line, event["type"],
+                                           {"tick": expected.tick, "type": expected.type,
+                                            **expected.payload},
+                                           {"tick": event["tick"], "type": event["type"],
+                                            **event["payload"]})
+            return
+        report.verified += 1
+    missing = next(expected_stream, None)
+    if missing is not None and complete:
+        report.divergence = Divergence(missing.tick, None, missing.type, missing.payload, None)

@@ -1,0 +1,185 @@
+"""Experiment specs: YAML -> yamale schema -> an immutable, validated :class:`Spec`.
+
+Every problem is reported as one :class:`UserError` line naming the file, the key and, where
+the YAML parser knows it, the line.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+import yamale
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.paths import SCHEMAS_DIR
+
+EXPERIMENT_SCHEMA = SCHEMAS_DIR / "experiment.yaml"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated experiment spec, with the overrides already applied."""
+
+    path: Path
+    data: Mapping[str, Any]
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The experiment's name."""
+        return str(self.data["name"])
+
+    @property
+    def phase(self) -> int:
+        """The policy phase (0-7) whose driver runs this spec."""
+        return int(self.data["phase"])
+
+    @property
+    def seed(self) -> int:
+        """The one seed every random choice derives from."""
+        return int(self.data["seed"])
+
+    def block(self, key: str) -> Mapping[str, Any]:
+        """Return a sub-mapping of the spec, or an empty mapping if absent."""
+        value = self.data.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    def to_yaml(self) -> str:
+        """Serialise the resolved spec (what the run actually used)."""
+        return yaml.safe_dump(dict(self.data), sort_keys=False)
+
+
+@cache
+def _schema(path: Path) -> yamale.schema.Schema:
+    return yamale.make_schema(str(path))
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map each dotted key path in a YAML document to its 1-based line."""
+    lines: dict[str, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                dotted = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                lines[dotted] = key_node.start_mark.line + 1
+                walk(value_node, dotted)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[f"{prefix}.{index}"] = item.start_mark.line + 1
+                walk(item, f"{prefix}.{index}")
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        raise UserError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: YAML error: {exc}") from None
+    if data is None:
+        raise UserError(f"{path}: file is empty")
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: top level must be a mapping of keys, not {type(data).__name__}")
+    return data, text
+
+
+def validate_mapping(
+    data: Mapping[str, Any],
+    schema_path: Path,
+    source: Path,
+    text: str = "",
+    overrides: Sequence[str] = (),
+) -> None:
+    """Validate ``data`` against a yamale schema; raise one line on the first problem."""
+    result = _schema(schema_path).validate(data, str(source), True)
+    if result.isValid():
+        return
+    first = sorted(result.errors)[0]
+    key, _, message = first.partition(": ")
+    where = f"{source}: {key}"
+    line = _key_lines(text).get(key) or _key_lines(text).get(key.rsplit(".", 1)[0])
+    if line:
+        where += f" (line {line})"
+    culprit = next((o for o in overrides if key.startswith(o.split("=", 1)[0])), None)
+    if culprit:
+        where += f" (set by --set {culprit})"
+    more = f" [+{len(result.errors) - 1} more]" if len(result.errors) > 1 else ""
+    raise UserError(f"{where}: {message}{more}")
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``a.b=value`` applied; values parse as YAML scalars."""
+    result = copy.deepcopy(dict(data))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. duration.ticks=100")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError as exc:
+            raise UserError(f"--set {item!r}: value is not valid YAML ({exc})") from None
+        node: dict[str, Any] = result
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                path = ".".join(parts[: depth + 1])
+                kind = type(child).__name__
+                raise UserError(f"--set {item!r}: {path} is not a mapping (it holds {kind})")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def check_phase_block(data: Mapping[str, Any], source: Path) -> None:
+    """Check that a phase N spec carries the ``phaseN`` block its driver reads, and no other."""
+    block = f"phase{data['phase']}"
+    if block not in data:
+        raise UserError(f"{source}: {block}: missing; a phase {data['phase']} spec needs it")
+    extra = [k for k in data if k.startswith("phase") and k not in ("phase", block)]
+    if extra:
+        raise UserError(f"{source}: {extra[0]}: does not belong in a phase {data['phase']} spec")
+
+
+def load_spec(path: Path, overrides: Sequence[str] = (), seed: int | None = None) -> Spec:
+    """Load, validate, apply overrides (``--set`` and ``--seed``) and validate again."""
+    data, text = _read_mapping(path)
+    validate_mapping(data, EXPERIMENT_SCHEMA, path, text)
+    resolved = apply_overrides(data, overrides)
+    if seed is not None:
+        resolved["seed"] = seed
+    validate_mapping(resolved, EXPERIMENT_SCHEMA, path, text, overrides)
+    check_phase_block(resolved, path)
+    return Spec(path=path, data=resolved, overrides=tuple(overrides))
+
+
+def load_yaml_file(path: Path, schema_path: Path) -> dict[str, Any]:
+    """Load any project YAML file (thresholds, configs) and validate it against its schema."""
+    data, text = _read_mapping(path)
+    validate_mapping(data, schema_path, path, text)
+    return data

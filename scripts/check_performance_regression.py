@@ -1,0 +1,25 @@
+"""Check a pytest-benchmark JSON file against benchmarks/speedups.yaml and the stored baseline.
+
+Usage: python scripts/check_performance_regression.py [logs/benchmark.json] [--update-baseline]
+"""
+
+import sys
+from pathlib import Path
+
+from cybermesh_cli.gates.perf import check_speedups, save_baseline
+
+ROOT = Path(__file__).resolve().parents[1]
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+bench = Path(args[0]) if args else ROOT / "logs" / "benchmark.json"
+baseline = ROOT / "benchmarks" / "baseline.json"
+
+checks = check_speedups(bench, ROOT / "benchmarks" / "speedups.yaml", baseline)
+for c in checks:
+    stored = f"{c.stored:.2f}x" if c.stored else "none"
+    verdict = "ok" if c.passed else "REGRESSION"
+    print(f"{verdict:<10} {c.name}: {c.speedup:.2f}x over {c.baseline} "
+          f"(required {c.required:.2f}x, stored {stored}, tolerance {c.tolerance:.0%})")
+if "--update-baseline" in sys.argv:
+    save_baseline(checks, baseline)
+    print(f"baseline written to {baseline}")
+sys.exit(0 if all(c.passed for c in checks) else 1)

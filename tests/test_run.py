@@ -1,0 +1,122 @@
+"""End-to-end runs of phase 0: the run folder, criteria, replay, kill and interrupt."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+
+from tests.conftest import REPO, cli
+
+RUN_FILES = {"spec.yaml", "manifest.json", "events.jsonl", "metrics.json", "run.log", "report.md"}
+
+
+def _only_run(tmp_path):
+    (run,) = (tmp_path / "runs").iterdir()
+    return run
+
+
+def test_phase0_run_writes_a_complete_record_and_replays(tmp_path, phase0_spec):
+    done = cli("run", str(phase0_spec), "--seed", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = _only_run(tmp_path)
+    assert RUN_FILES <= {p.name for p in run.iterdir()}
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "passed" and manifest["seed"] == 3
+    assert manifest["git"]["sha"] != "unknown" and manifest["device"] == "cpu"
+    assert manifest["packages"]["torch"].startswith("2.13.0")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["criteria"] and all(c["passed"] for c in metrics["criteria"])
+    assert "phase_0_setup.living_docs.min_coverage" in (run / "report.md").read_text()
+    replayed = cli("replay", str(run), cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "re-simulation verified 2460 events" in replayed.stdout  # 60 ticks x (40 + 1)
+
+
+def test_same_seed_same_log_apart_from_wall_clock(tmp_path, phase0_spec):
+    for _ in range(2):
+        assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    logs = []
+    for run in sorted((tmp_path / "runs").iterdir()):
+        events = [orjson.loads(line) for line in (run / "events.jsonl").read_bytes().splitlines()]
+        logs.append([{k: v for k, v in e.items() if k != "t"} for e in events
+                     if e["type"] != "setup.checked"])
+    assert logs[0] == logs[1]
+
+
+def test_corrupted_event_names_its_tick(tmp_path, phase0_spec):
+    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    log = _only_run(tmp_path) / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"tick":17,' in line)
+    event = orjson.loads(lines[index])
+    event["payload"]["value"] += 1
+    lines[index] = orjson.dumps(event) + b"\n"
+    log.write_bytes(b"".join(lines))
+    done = cli("replay", str(log.parent), cwd=tmp_path)
+    assert done.returncode == 1
+    assert f"diverged at tick 17, line {index + 1}" in done.stdout
+
+
+def _start_long_run(tmp_path, phase0_spec):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cybermesh_cli", "run", str(phase0_spec),
+         "--set", "duration.ticks=5000000", "--no-protocol"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        logs = list((tmp_path / "runs").glob("*/events.jsonl"))
+        if logs and logs[0].stat().st_size > 200_000:
+            return proc, logs[0]
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the run did not start writing events")
+
+
+def test_sigkill_leaves_a_readable_prefix(tmp_path, phase0_spec):
+    proc, log = _start_long_run(tmp_path, phase0_spec)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    lines = log.read_bytes().split(b"\n")
+    complete = [orjson.loads(line) for line in lines[:-1]]  # every complete line parses
+    assert complete[-1]["type"] != "run.end"
+    done = cli("replay", str(log.parent), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "killed" in done.stdout
+    assert f"re-simulation verified {len(complete) - 2} events" in done.stdout
+
+
+def test_interrupt_ends_the_log_with_run_end_and_exit_130(tmp_path, phase0_spec):
+    proc, log = _start_long_run(tmp_path, phase0_spec)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    last = orjson.loads(log.read_bytes().splitlines()[-1])
+    assert last["type"] == "run.end" and last["payload"]["status"] == "interrupted"
+    manifest = json.loads((log.parent / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert cli("replay", str(log.parent), cwd=tmp_path).returncode == 0
+
+
+def test_runs_list_shows_each_run(tmp_path, phase0_spec):
+    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    done = cli("runs", "list", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "phase0-setup" in done.stdout and "passed" in done.stdout and "5/5" in done.stdout
+
+
+def test_replay_refuses_paths_outside_runs(tmp_path, phase0_spec):
+    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    run = _only_run(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "events.jsonl").write_bytes((run / "events.jsonl").read_bytes())
+    (tmp_path / "runs" / "link").symlink_to(outside)
+    for path in ("runs/../elsewhere", str(outside), "runs/link", str(REPO)):
+        done = cli("replay", path, cwd=tmp_path)
+        assert done.returncode == 2, path
+        assert "must stay inside runs/" in done.stderr and "Traceback" not in done.stderr
+    assert cli("replay", f"runs/{run.name}", cwd=tmp_path).returncode == 0
