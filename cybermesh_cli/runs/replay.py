@@ -78,8 +78,11 @@ def replay(run_dir: Path, resimulate: bool = True) -> ReplayReport:
         )
     elif end is None:
         report.notes.append("no run.end event: the run was killed before it could finish")
+    if report.end_status == "interrupted":
+        report.notes.append(f"the run was interrupted at tick {report.last_tick}")
     if resimulate:
-        _resimulate(report, run_dir, events, complete=end is not None)
+        finished = report.end_status in ("passed", "failed")
+        _resimulate(report, run_dir, events, complete=finished)
     return report
 
 
