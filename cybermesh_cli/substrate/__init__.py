@@ -1,0 +1,1 @@
+"""Tier 1, the substrate: Life-like rules, Numba kernels, RLE patterns, detection, energy."""

@@ -1,0 +1,54 @@
+"""Life-like rules from rule strings as Golly and CAX write them (``B3/S23``, ``b36s23``, ``23/3``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cybermesh_cli.errors import UserError
+
+_BS = re.compile(r"^B([0-8]*)/?S([0-8]*)$", re.IGNORECASE)
+_SB = re.compile(r"^([0-8]*)/([0-8]*)$")  # the older S/B notation: survive/birth
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An outer-totalistic rule: bit n of ``birth``/``survive`` is set when n live neighbours
+    give birth to a dead cell / keep a live one alive."""
+
+    birth: int
+    survive: int
+
+    @property
+    def name(self) -> str:
+        """Canonical ``B.../S...`` form."""
+        digits = lambda mask: "".join(str(n) for n in range(9) if mask >> n & 1)  # noqa: E731
+        return f"B{digits(self.birth)}/S{digits(self.survive)}"
+
+    @property
+    def rulestring(self) -> str:
+        """The lowercase form used in apgcodes and Catagolue census names (``b3s23``)."""
+        return self.name.lower().replace("/", "")
+
+
+def _mask(digits: str, text: str) -> int:
+    if len(set(digits)) != len(digits):
+        raise UserError(f"rule {text!r}: a neighbour count appears twice")
+    return sum(1 << int(d) for d in digits)
+
+
+def parse_rule(text: str) -> Rule:
+    """Parse ``B3/S23``, ``b3s23`` or ``23/3``; anything else is a one-line error."""
+    value = text.strip()
+    match = _BS.match(value)
+    if match:
+        return Rule(_mask(match.group(1), text), _mask(match.group(2), text))
+    match = _SB.match(value)
+    if match:
+        return Rule(_mask(match.group(2), text), _mask(match.group(1), text))
+    raise UserError(
+        f"rule {text!r}: expected a Life-like rule such as B3/S23 (digits 0-8 after B and S)"
+    )
+
+
+CONWAY = Rule(birth=1 << 3, survive=(1 << 2) | (1 << 3))
