@@ -10,6 +10,9 @@ branch-free kernel. Bits beyond the grid's width are kept at zero.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Protocol, cast
+
 import numba as nb
 import numpy as np
 from numpy.typing import NDArray
@@ -57,13 +60,12 @@ CHUNK = 256  # rows per pass: keeps the three scratch rows in L1 cache
 
 @nb.njit(cache=True, inline="always")
 def _pairs(
-    src: Packed, k: int, y: int, left_k: int, left_shift: np.uint64, left_on: np.uint64,
-    right_k: int, right_pos: np.uint64, right_on: np.uint64,
+    c: np.uint64, word_left: np.uint64, word_right: np.uint64, left_shift: np.uint64,
+    left_on: np.uint64, right_pos: np.uint64, right_on: np.uint64,
 ) -> tuple[np.uint64, np.uint64, np.uint64]:
-    """Left+right neighbour sum of every cell in word ``k`` of row ``y`` (two bit planes)."""
-    c = src[k, y]
-    left = (c << ONE) | ((src[left_k, y] >> left_shift) & left_on)
-    right = (c >> ONE) | ((src[right_k, y] & right_on) << right_pos)
+    """Left+right neighbour sum of the 64 cells of word ``c`` (two bit planes), and ``c``."""
+    left = (c << ONE) | ((word_left >> left_shift) & left_on)
+    right = (c >> ONE) | ((word_right & right_on) << right_pos)
     return left ^ right, left & right, c
 
 
@@ -86,7 +88,7 @@ def _sources(k: int, words: int, width: int, torus_x: bool) -> tuple[
     return left_k, left_shift, left_on, right_k, right_pos, right_on, keep
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _column(
     src: Packed, dst: Packed, k: int, width: int, torus_x: bool, torus_y: bool,
     birth: np.uint64, survive: np.uint64,
@@ -105,12 +107,17 @@ def _column(
             if inside or torus_y:
                 y %= height
                 pair_lo[i], pair_hi[i], centre[i] = _pairs(
-                    src, k, y, left_k, left_shift, left_on, right_k, right_pos, right_on)
+                    src[k, y], src[left_k, y], src[right_k, y], left_shift, left_on,
+                    right_pos, right_on)
             else:
                 pair_lo[i] = pair_hi[i] = centre[i] = ZERO
-        for i in range(1, rows + 1):
-            pair_lo[i], pair_hi[i], centre[i] = _pairs(
-                src, k, start - 1 + i, left_k, left_shift, left_on, right_k, right_pos, right_on)
+        # 1-D views with non-negative indices let LLVM vectorise with plain loads and stores
+        own, lefts, rights = (src[k, start:start + rows], src[left_k, start:start + rows],
+                              src[right_k, start:start + rows])
+        out = dst[k, start:start + rows]
+        for i in range(rows):
+            pair_lo[i + 1], pair_hi[i + 1], centre[i + 1] = _pairs(
+                own[i], lefts[i], rights[i], left_shift, left_on, right_pos, right_on)
         for i in range(rows):
             # rows above and below: 3-cell sums (pair + centre); own row: the pair only
             cu, cd = centre[i], centre[i + 2]
@@ -129,24 +136,14 @@ def _column(
             c2 = (t1 & m1) | (c1 & (t1 ^ m1))
             r2 = t2 ^ c2
             r3 = t2 & c2
-            dst[k, start + i] = _apply_rule(centre[i + 1], r0, r1, r2, r3, birth, survive) & keep
+            out[i] = _apply_rule(centre[i + 1], r0, r1, r2, r3, birth, survive) & keep
 
 
-@nb.njit(cache=True)
-def _run_serial(
+@nb.njit(cache=True, inline="always")
+def _run(
     a: Packed, b: Packed, gens: int, width: int, torus_x: bool, torus_y: bool,
-    birth: int, survive: int,
+    birth: np.uint64, survive: np.uint64,
 ) -> bool:
-    return _serial_literal(a, b, gens, width, torus_x, torus_y, nb.literally(birth),
-                           nb.literally(survive))
-
-
-@nb.njit(cache=True)
-def _serial_literal(
-    a: Packed, b: Packed, gens: int, width: int, torus_x: bool, torus_y: bool,
-    birth_bits: int, survive_bits: int,
-) -> bool:
-    birth, survive = np.uint64(birth_bits), np.uint64(survive_bits)
     words, height = a.shape
     pair_lo = np.empty(CHUNK + 2, np.uint64)
     pair_hi = np.empty(CHUNK + 2, np.uint64)
@@ -159,20 +156,30 @@ def _serial_literal(
     return gens % 2 == 1
 
 
-@nb.njit(cache=True, parallel=True)
-def _run_parallel(
-    a: Packed, b: Packed, gens: int, width: int, torus_x: bool, torus_y: bool,
-    birth: np.uint64, survive: np.uint64, blocks: int,
-) -> bool:
-    words, height = a.shape
-    scratch = np.empty((blocks, 3, CHUNK + 2), np.uint64)
-    for g in range(gens):
-        src, dst = (a, b) if g % 2 == 0 else (b, a)
-        for block in nb.prange(blocks):
-            for k in range(block * words // blocks, (block + 1) * words // blocks):
-                _column(src, dst, k, width, torus_x, torus_y, birth, survive,
-                        scratch[block, 0], scratch[block, 1], scratch[block, 2])
-    return gens % 2 == 1
+class Stepper(Protocol):
+    """A compiled kernel for one rule: ``(a, b, gens, width, torus_x, torus_y) -> swapped``."""
+
+    def __call__(
+        self, a: Packed, b: Packed, gens: int, width: int, torus_x: bool, torus_y: bool
+    ) -> bool:
+        """Advance ``gens`` generations from ``a`` (``b`` is scratch); True if ``b`` has them."""
+        ...
+
+
+@cache
+def stepper(birth: int, survive: int) -> Stepper:
+    """Compile (or load from Numba's cache) the kernel for one rule.
+
+    The rule's masks are closure constants, so LLVM folds the multiplexer tree down to the few
+    instructions that rule needs (for B3/S23, four ternary-logic operations).
+    """
+    birth_bits, survive_bits = np.uint64(birth), np.uint64(survive)
+
+    @nb.njit(cache=True, nogil=True)
+    def run(a: Packed, b: Packed, gens: int, width: int, torus_x: bool, torus_y: bool) -> bool:
+        return _run(a, b, gens, width, torus_x, torus_y, birth_bits, survive_bits)
+
+    return cast(Stepper, run)
 
 
 @nb.njit(cache=True)
@@ -197,3 +204,15 @@ def unpack(packed: Packed, width: int) -> NDArray[np.uint8]:
         for x in range(width):
             cells[y, x] = (packed[x // WORD, y] >> np.uint64(x % WORD)) & ONE
     return cells
+
+
+@nb.njit(cache=True)
+def popcount(packed: Packed) -> int:
+    """Count the set bits (live cells)."""
+    total = 0
+    for value in packed.ravel():
+        v = value
+        while v:
+            v &= v - ONE
+            total += 1
+    return total

@@ -1,4 +1,4 @@
-"""Life-like rules from rule strings as Golly and CAX write them (``B3/S23``, ``b36s23``, ``23/3``)."""
+"""Life-like rules from rule strings as Golly and CAX write them (B3/S23, b36s23, 23/3)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ _SB = re.compile(r"^([0-8]*)/([0-8]*)$")  # the older S/B notation: survive/birt
 
 @dataclass(frozen=True)
 class Rule:
-    """An outer-totalistic rule: bit n of ``birth``/``survive`` is set when n live neighbours
-    give birth to a dead cell / keep a live one alive."""
+    """An outer-totalistic rule as two 9-bit masks over the live-neighbour count.
+
+    Bit n of ``birth`` is set when n live neighbours give birth to a dead cell; bit n of
+    ``survive`` when they keep a live cell alive.
+    """
 
     birth: int
     survive: int
@@ -22,13 +25,16 @@ class Rule:
     @property
     def name(self) -> str:
         """Canonical ``B.../S...`` form."""
-        digits = lambda mask: "".join(str(n) for n in range(9) if mask >> n & 1)  # noqa: E731
-        return f"B{digits(self.birth)}/S{digits(self.survive)}"
+        return f"B{_digits(self.birth)}/S{_digits(self.survive)}"
 
     @property
     def rulestring(self) -> str:
         """The lowercase form used in apgcodes and Catagolue census names (``b3s23``)."""
         return self.name.lower().replace("/", "")
+
+
+def _digits(mask: int) -> str:
+    return "".join(str(n) for n in range(9) if mask >> n & 1)
 
 
 def _mask(digits: str, text: str) -> int:
