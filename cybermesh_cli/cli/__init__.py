@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from cybermesh_cli.cli import gate, replay, run, runs, spec
+from cybermesh_cli.cli import ca, gate, replay, run, runs, spec
 from cybermesh_cli.errors import UserError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("replay")(replay.replay)
 app.add_typer(spec.app, name="spec")
 app.add_typer(runs.app, name="runs")
 app.add_typer(gate.app, name="gate")
+app.add_typer(ca.app, name="ca")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ forced into a class.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import combinations
 from typing import Any
 
 import numba as nb
@@ -21,6 +22,7 @@ from cybermesh_cli.substrate.library import Library, default_library
 
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
+MAX_REGROUP = 4  # unknown clusters tried together at once (a split phase has two or three)
 
 
 @nb.njit(cache=True)
@@ -132,12 +134,27 @@ def detect(
     merged: dict[int, Detection] = {}
     absorbed: set[int] = set()
     for cy, cx in _split(leftovers, torus, library.linking_radius):
-        parts = set(owner[cy % shape[0], cx % shape[1]].tolist())
-        if len(parts) < 2:
-            continue
-        union = _describe(cy, cx, shape, library)
-        if union.apgcode != "unknown":
-            merged[min(parts)] = union
-            absorbed |= parts
+        parts = sorted(set(owner[cy % shape[0], cx % shape[1]].tolist()))
+        for group, union in _regroup(parts, clusters, shape, library):
+            merged[min(group)] = union
+            absorbed |= set(group)
     return [merged[i] if i in merged else d for i, d in enumerate(found)
             if i in merged or i not in absorbed]
+
+
+def _regroup(parts: list[int], clusters: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
+             shape: tuple[int, int], library: Library) -> list[tuple[tuple[int, ...],
+                                                                    Detection]]:
+    """Largest groups of nearby unknown clusters whose union is a library form."""
+    accepted: list[tuple[tuple[int, ...], Detection]] = []
+    free = list(parts)
+    for size in range(min(len(free), MAX_REGROUP), 1, -1):
+        for group in combinations(list(free), size):
+            if not set(group) <= set(free):
+                continue
+            union = _describe(np.concatenate([clusters[i][0] for i in group]),
+                              np.concatenate([clusters[i][1] for i in group]), shape, library)
+            if union.apgcode != "unknown":
+                accepted.append((group, union))
+                free = [i for i in free if i not in group]
+    return accepted

@@ -1,0 +1,107 @@
+"""``cybermesh ca``: step, census and show RLE patterns."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Work with Life-like patterns (RLE files): step, census, show.",
+                  no_args_is_help=True)
+
+PatternArg = Annotated[Path, typer.Argument(help="An RLE pattern file.")]
+GensOption = Annotated[int, typer.Option(min=0, help="Generations to run first.")]
+RuleOption = Annotated[
+    str | None, typer.Option(help="Rule such as B3/S23 (default: the file's, else B3/S23).")
+]
+TorusOption = Annotated[
+    str | None, typer.Option(help="Run on a WIDTHxHEIGHT torus instead of the infinite plane.")
+]
+
+
+def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> tuple[Any, Any, Any]:
+    from cybermesh_cli.substrate.evolve import evolve, parse_size
+    from cybermesh_cli.substrate.rle import read_rle
+    from cybermesh_cli.substrate.rules import parse_rule
+
+    pattern = read_rle(path)
+    parsed = parse_rule(rule or pattern.rule or "B3/S23")
+    size = parse_size(torus) if torus else None
+    return evolve(pattern.cells, gens, parsed, size), parsed, pattern
+
+
+@app.command("step")
+def step(
+    pattern_file: PatternArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the result (RLE).")],
+    gens: GensOption = 1,
+    rule: RuleOption = None,
+    torus: TorusOption = None,
+) -> None:
+    """Advance a pattern GENS generations and write the result as RLE."""
+    from cybermesh_cli.substrate.rle import Pattern, write_rle
+
+    cells, parsed, pattern = _load(pattern_file, gens, rule, torus)
+    comments = (*pattern.comments, f"#C {parsed.name}, {gens} generations later"
+                f"{' on a ' + torus + ' torus' if torus else ''} (cybermesh ca step)")
+    write_rle(Pattern(cells=cells, rule=parsed.name, comments=comments), out)
+    Console(stderr=True).print(f"wrote {out}: {int(cells.sum())} live cells, "
+                               f"{cells.shape[1]}x{cells.shape[0]}", highlight=False)
+
+
+@app.command("census")
+def census(
+    pattern_file: PatternArg,
+    gens: GensOption = 0,
+    rule: RuleOption = None,
+    torus: TorusOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Count the objects in a pattern (after GENS generations), by apgcode, with positions."""
+    from cybermesh_cli.substrate.detect import detect
+
+    cells, parsed, _ = _load(pattern_file, gens, rule, torus)
+    groups: dict[str, dict[str, Any]] = defaultdict(lambda: {"positions": []})
+    for found in detect(cells, torus=torus is not None):
+        group = groups[found.apgcode]
+        group.update(apgcode=found.apgcode, name=found.name, kind=found.kind)
+        group["positions"].append([round(v, 3) for v in found.centroid])
+    objects = sorted(groups.values(), key=lambda g: (-len(g["positions"]), g["apgcode"]))
+    for group in objects:
+        group["count"] = len(group["positions"])
+    if as_json:
+        typer.echo(json.dumps({"pattern": str(pattern_file), "rule": parsed.name, "gens": gens,
+                               "population": int(cells.sum()), "objects": objects}))
+        return
+    table = Table(title=f"census of {pattern_file} after {gens} generations ({parsed.name})")
+    for column in ("apgcode", "name", "kind", "count", "positions (y, x)"):
+        table.add_column(column)
+    for g in objects:
+        shown = ", ".join(f"({y:g}, {x:g})" for y, x in g["positions"][:4])
+        more = f" +{g['count'] - 4}" if g["count"] > 4 else ""
+        table.add_row(g["apgcode"], g["name"], g["kind"], str(g["count"]), shown + more)
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    pattern_file: PatternArg,
+    gens: GensOption = 0,
+    rule: RuleOption = None,
+    torus: TorusOption = None,
+) -> None:
+    """Draw a pattern (after GENS generations) in the terminal."""
+    from cybermesh_cli.substrate.render import render
+
+    cells, parsed, pattern = _load(pattern_file, gens, rule, torus)
+    console = Console()
+    console.print(f"{pattern.name or pattern_file.name}: {cells.shape[1]}x{cells.shape[0]}, "
+                  f"{int(cells.sum())} live cells, {parsed.name}, generation {gens}",
+                  highlight=False)
+    console.print(render(cells, max_width=max(console.width - 1, 10)), highlight=False,
+                  markup=False)

@@ -1,0 +1,287 @@
+"""Phase 1, the CA grid: glider propagation, pattern detection, energy decay, memory.
+
+* Glider propagation: one torus world per heading, each with gliders on parallel diagonals, on
+  the mesh's grid (rows x cols bots of tile x tile cells). Every tick: step, detect, track.
+  Every 4 ticks (one glider period) each glider's detected centroid is checked against the
+  analytic c/4 track from its start; tile crossings are logged as bot-to-bot moves.
+* Pattern detection: scenes of planted library objects, every phase and orientation of every
+  object several times, half of the scenes with random soup in some slots.
+* Energy: deposits from an evolving soup, then free decay, fitted against the half-life.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.spec import Spec
+from cybermesh_cli.substrate.detect import Detection, detect
+from cybermesh_cli.substrate.energy import EnergyField
+from cybermesh_cli.substrate.grid import Grid
+from cybermesh_cli.substrate.library import ObjectForm, default_library
+from cybermesh_cli.substrate.rules import parse_rule
+
+SECTION = "phase_1_ca_grid"
+HEADINGS = ((1, 1), (1, -1), (-1, -1), (-1, 1))  # (dy, dx) per 4 generations: SE SW NW NE
+GLIDER_PERIOD = 4
+SLOT = 24  # detection scenes are a lattice of SLOT x SLOT cells, one object or soup each
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The phase1 block of a spec, typed."""
+
+    rule: str
+    rows: int
+    cols: int
+    tile: int
+    gliders_per_heading: int
+    ticks: int
+    copies: int
+    scene_slots: int
+    soup_density: float
+    soup_slot_fraction: float
+    half_life: float
+    deposit_ticks: int
+    decay_ticks: int
+    diffusion: float
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> Settings:
+        """Read the spec's phase1 block (and duration.ticks)."""
+        b = spec.block("phase1")
+        mesh, gp, pd, en = b["mesh"], b["glider_propagation"], b["pattern_detection"], b["energy"]
+        return cls(
+            rule=b["rule"], rows=mesh["rows"], cols=mesh["cols"], tile=mesh["tile"],
+            gliders_per_heading=gp["gliders_per_heading"],
+            ticks=int(spec.block("duration").get("ticks", gp["ticks"])),
+            copies=pd["copies"], scene_slots=pd["scene_slots"], soup_density=pd["soup_density"],
+            soup_slot_fraction=pd["soup_slot_fraction"], half_life=en["half_life"],
+            deposit_ticks=en["deposit_ticks"], decay_ticks=en["decay_ticks"],
+            diffusion=en["diffusion"],
+        )
+
+
+def _torus_delta(a: float, b: float, size: int) -> float:
+    return (a - b + size / 2) % size - size / 2
+
+
+def _glider_form(heading: tuple[int, int]) -> ObjectForm:
+    """Phase 0 of the library's glider in the orientation that moves along ``heading``."""
+    return next(f for f in default_library().objects["glider"]
+                if f.phase == 0 and (np.sign(f.velocity[0]), np.sign(f.velocity[1])) == heading)
+
+
+def glider_worlds(settings: Settings, seed: np.random.SeedSequence) -> list[Grid]:
+    """One torus world per heading, gliders on parallel diagonals at seeded positions."""
+    height, width = settings.rows * settings.tile, settings.cols * settings.tile
+    rng = np.random.default_rng(seed)
+    worlds = []
+    for heading in HEADINGS:
+        cells = np.zeros((height, width), np.uint8)
+        shape = _glider_form(heading).cells
+        spacing = width // settings.gliders_per_heading
+        offset = int(rng.integers(0, spacing))
+        for index in range(settings.gliders_per_heading):
+            y, x = int(rng.integers(0, height)), offset + index * spacing
+            ys, xs = np.nonzero(shape)
+            # parallel diagonals: shift along the anti-direction keeps lanes apart
+            cells[(ys + y) % height, (xs + x) % width] = 1
+        worlds.append(Grid(cells, parse_rule(settings.rule), torus=True))
+    return worlds
+
+
+def _bot(centroid: tuple[float, float], tile: int) -> list[int]:
+    return [int(centroid[0] // tile), int(centroid[1] // tile)]
+
+
+def glider_events(
+    settings: Settings, seed: np.random.SeedSequence, latencies: list[float] | None = None,
+    ticks: Iterator[int] | None = None,
+) -> Iterator[Expected]:
+    """Run the propagation worlds, yielding the events replay must reproduce."""
+    worlds = glider_worlds(settings, seed)
+    height, width = worlds[0].height, worlds[0].width
+    starts = [[d.centroid for d in detect(w.cells) if d.name == "glider"] for w in worlds]
+    last = [list(s) for s in starts]
+    for tick in ticks if ticks is not None else iter(range(settings.ticks)):
+        began = time.perf_counter()
+        found_all: list[list[Detection]] = []
+        for world in worlds:
+            world.step(1)
+            found_all.append(detect(world.cells))
+        if latencies is not None:
+            latencies.append((time.perf_counter() - began) / len(worlds))
+        yield Expected(tick, "state.digest", {"digests": [w.digest() for w in worlds]})
+        gen = tick + 1
+        for w, found in enumerate(found_all):
+            gliders = [d for d in found if d.name == "glider"]
+            for g, previous in enumerate(last[w]):
+                near = min(gliders, default=None, key=lambda d, p=previous: abs(
+                    _torus_delta(d.centroid[0], p[0], height))
+                    + abs(_torus_delta(d.centroid[1], p[1], width)))
+                if near is None:
+                    continue
+                before, after = _bot(previous, settings.tile), _bot(near.centroid, settings.tile)
+                if before != after:
+                    yield Expected(tick, "glider.crossed",
+                                   {"world": w, "glider": g, "from": before, "to": after})
+                last[w][g] = near.centroid
+                if gen % GLIDER_PERIOD == 0:
+                    dy, dx = HEADINGS[w]
+                    steps = gen // GLIDER_PERIOD
+                    expected = ((starts[w][g][0] + dy * steps) % height,
+                                (starts[w][g][1] + dx * steps) % width)
+                    error = float(np.hypot(_torus_delta(near.centroid[0], expected[0], height),
+                                           _torus_delta(near.centroid[1], expected[1], width)))
+                    yield Expected(tick, "glider.checkpoint", {
+                        "world": w, "glider": g, "expected": [round(v, 4) for v in expected],
+                        "detected": [round(v, 4) for v in near.centroid],
+                        "heading": near.heading, "error": round(error, 4)})
+
+
+def planted_scenes(
+    settings: Settings, seed: np.random.SeedSequence
+) -> Iterator[tuple[np.ndarray[Any, Any], list[tuple[ObjectForm, tuple[float, float]]],
+                    list[tuple[int, int]]]]:
+    """Scenes of planted objects: (cells, [(form, centroid)], soup slots)."""
+    rng = np.random.default_rng(seed)
+    library = default_library()
+    forms = [f for name in sorted(library.objects) for f in library.objects[name]]
+    queue = [forms[i] for i in rng.permutation(len(forms) * settings.copies) % len(forms)]
+    side = int(np.ceil(np.sqrt(settings.scene_slots)))
+    scene = 0
+    while queue:
+        with_soup = scene % 2 == 1
+        scene += 1
+        cells = np.zeros((side * SLOT, side * SLOT), np.uint8)
+        planted: list[tuple[ObjectForm, tuple[float, float]]] = []
+        soup: list[tuple[int, int]] = []
+        for slot in range(side * side):
+            sy, sx = divmod(slot, side)
+            if with_soup and rng.random() < settings.soup_slot_fraction:
+                patch = rng.random((SLOT - 8, SLOT - 8)) < settings.soup_density
+                cells[sy * SLOT + 4:(sy + 1) * SLOT - 4, sx * SLOT + 4:(sx + 1) * SLOT - 4] = patch
+                soup.append((sy, sx))
+                continue
+            if not queue:
+                continue
+            form = queue.pop()
+            h, w = form.cells.shape
+            y = sy * SLOT + 2 + int(rng.integers(0, SLOT - 4 - h + 1))
+            x = sx * SLOT + 2 + int(rng.integers(0, SLOT - 4 - w + 1))
+            cells[y:y + h, x:x + w] |= form.cells
+            ys, xs = np.nonzero(form.cells)
+            planted.append((form, (float(ys.mean() + y), float(xs.mean() + x))))
+        yield cells, planted, soup
+
+
+def detection_metrics(settings: Settings, seed: np.random.SeedSequence) -> dict[str, float]:
+    """Accuracy, false-positive rate and latency of detection over the planted scenes."""
+    planted_total = correct = claimed = false = 0
+    latencies: list[float] = []
+    soup_claims = 0
+    for cells, planted, soup in planted_scenes(settings, seed):
+        began = time.perf_counter()
+        found = detect(cells, torus=True)
+        latencies.append(time.perf_counter() - began)
+        truth = {(round(c[0], 6), round(c[1], 6)): form for form, c in planted}
+        planted_total += len(planted)
+        for d in found:
+            in_soup = (int(d.centroid[0] // SLOT), int(d.centroid[1] // SLOT)) in soup
+            if d.apgcode == "unknown":
+                continue
+            if in_soup:
+                soup_claims += 1
+                continue
+            claimed += 1
+            form = truth.get((round(d.centroid[0], 6), round(d.centroid[1], 6)))
+            if form is not None and (form.name, form.velocity) == (d.name, d.velocity):
+                correct += 1
+            else:
+                false += 1
+    return {"planted": planted_total, "correct": correct, "claimed": claimed, "false": false,
+            "soup_claims": soup_claims, "accuracy": correct / max(planted_total, 1),
+            "false_positive_rate": false / max(claimed, 1),
+            "max_latency_ms": 1000 * max(latencies), "median_latency_ms":
+            1000 * float(np.median(latencies)), "scenes": len(latencies)}
+
+
+def energy_metrics(settings: Settings, seed: np.random.SeedSequence) -> dict[str, float]:
+    """Deposit from an evolving soup, then let the field decay; fit the half-life."""
+    rng = np.random.default_rng(seed)
+    shape = (settings.rows * settings.tile, settings.cols * settings.tile)
+    grid = Grid((rng.random(shape) < 0.35).astype(np.uint8), parse_rule(settings.rule))
+    field = EnergyField(shape, settings.half_life, diffusion=settings.diffusion)
+    for _ in range(settings.deposit_ticks):
+        grid.step(1)
+        field.update(grid.cells)
+    empty = np.zeros(shape, np.uint8)
+    totals = []
+    for _ in range(settings.decay_ticks):
+        field.update(empty)
+        totals.append(field.total)
+    slope = np.polyfit(np.arange(len(totals)), np.log(totals), 1)[0]
+    measured = float(-np.log(2) / slope)
+    return {"half_life_set": settings.half_life, "half_life_measured": measured,
+            "relative_error": abs(measured - settings.half_life) / settings.half_life}
+
+
+class Phase1:
+    """Driver for experiments/phase1.yaml."""
+
+    phase = 1
+    replayed_types = ("state.digest", "glider.crossed", "glider.checkpoint")
+
+    def run(self, ctx: RunContext) -> PhaseResult:
+        """Glider propagation (logged tick by tick), then detection and energy."""
+        settings = Settings.from_spec(ctx.spec)
+        seeds = ctx.seeds(3)
+        latencies: list[float] = []
+        checkpoints = crossings = accurate = 0
+        for event in glider_events(settings, seeds[0], latencies,
+                                   ctx.ticks(settings.ticks, "glider propagation")):
+            ctx.events.emit(event.type, event.tick, event.payload)
+            if event.type == "glider.checkpoint":
+                checkpoints += 1
+                accurate += event.payload["error"] <= 0.5
+            crossings += event.type == "glider.crossed"
+        detection = detection_metrics(settings, seeds[1])
+        ctx.events.emit("detection.summary", ctx.tick, detection)
+        energy = energy_metrics(settings, seeds[2])
+        ctx.events.emit("energy.summary", ctx.tick, energy)
+        steady = latencies[1:] or latencies
+        return PhaseResult(
+            measured={
+                f"{SECTION}.glider_propagation.max_latency_ms": 1000 * max(steady),
+                f"{SECTION}.glider_propagation.accuracy_threshold":
+                    accurate / max(checkpoints, 1),
+                f"{SECTION}.pattern_detection.max_latency_ms": detection["max_latency_ms"],
+                f"{SECTION}.pattern_detection.accuracy_threshold": detection["accuracy"],
+                f"{SECTION}.pattern_detection.false_positive_rate":
+                    detection["false_positive_rate"],
+                f"{SECTION}.energy_decay.max_relative_error": energy["relative_error"],
+                f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
+            },
+            figures={
+                "glider_checkpoints": checkpoints, "glider_tile_crossings": crossings,
+                "tick_latency_ms_median": round(1000 * float(np.median(steady)), 4),
+                "tick_latency_ms_p99": round(1000 * float(np.percentile(steady, 99)), 4),
+                "detection": {k: round(v, 5) if isinstance(v, float) else v
+                              for k, v in detection.items()},
+                "energy": {k: round(v, 5) for k, v in energy.items()},
+            },
+        )
+
+    def resimulate(self, spec: Spec, events: Sequence[Mapping[str, Any]]) -> Iterator[Expected]:
+        """Re-run glider propagation from the spec's seed."""
+        settings = Settings.from_spec(spec)
+        return glider_events(settings, np.random.SeedSequence(spec.seed).spawn(3)[0])
+
+
+DRIVER = Phase1()

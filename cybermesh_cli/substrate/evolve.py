@@ -1,0 +1,43 @@
+"""Evolve a finite pattern: on the infinite plane (exactly) or on a torus of a given size."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.substrate.grid import Grid
+from cybermesh_cli.substrate.rules import Rule
+from cybermesh_cli.substrate.shapes import Cells, trim
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``WxH`` (e.g. ``80x80``) -> (width, height)."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match or 0 in (int(match.group(1)), int(match.group(2))):
+        raise UserError(f"--torus {text!r}: expected WIDTHxHEIGHT, e.g. 80x80")
+    return int(match.group(1)), int(match.group(2))
+
+
+def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = None) -> Cells:
+    """Advance ``gens`` generations.
+
+    With ``torus=(W, H)`` the pattern sits at the top-left of a W x H torus and the whole torus
+    comes back. Without, the pattern lives on the infinite plane: it is padded by ``gens``
+    cells (nothing travels faster than light, one cell a generation), and the result is
+    trimmed to its live cells.
+    """
+    if torus is not None:
+        width, height = torus
+        if cells.shape[0] > height or cells.shape[1] > width:
+            raise UserError(f"--torus {width}x{height}: the pattern "
+                            f"({cells.shape[1]}x{cells.shape[0]}) does not fit")
+        world = np.zeros((height, width), np.uint8)
+        world[:cells.shape[0], :cells.shape[1]] = cells
+        grid = Grid(world, rule, torus=True)
+        grid.step(gens)
+        return grid.cells
+    grid = Grid(np.pad(cells, gens + 1), rule, torus=False)
+    grid.step(gens)
+    return trim(grid.cells)
