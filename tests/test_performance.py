@@ -6,9 +6,13 @@ Run as: pytest tests/test_performance.py --benchmark-only --benchmark-json=logs/
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cybermesh_cli.runs.events import EventLog, read_events
+from cybermesh_cli.substrate.bench import numpy_roll_step
+from cybermesh_cli.substrate.grid import Grid
+from cybermesh_cli.substrate.rules import CONWAY
 
 EVENTS = 5000
 PAYLOADS = [{"bot": [i % 5, i // 5 % 5], "shard": f"s{i}", "hops": i % 7, "d": i / 7}
@@ -48,3 +52,42 @@ def test_event_log_orjson(benchmark, tmp_path):
 def test_event_log_stdlib_json(benchmark, tmp_path):
     path = benchmark.pedantic(_write_stdlib, args=(tmp_path, [0]), rounds=7, iterations=1)
     assert len(read_events(path).events) == EVENTS + 1
+
+
+GENS = 4
+
+
+def _soup(size):
+    return (np.random.default_rng(size).random((size, size)) < 0.35).astype(np.uint8)
+
+
+def _numpy_gens(cells):
+    for _ in range(GENS):
+        cells = numpy_roll_step(cells, CONWAY)
+    return cells
+
+
+@pytest.mark.performance
+@pytest.mark.parametrize("size", [1024, 4096])
+def test_life_numpy(benchmark, size):
+    cells = benchmark.pedantic(_numpy_gens, args=(_soup(size),), rounds=3, iterations=1)
+    grid = Grid(_soup(size))
+    grid.step(GENS)
+    np.testing.assert_array_equal(grid.cells, cells)
+
+
+@pytest.mark.performance
+@pytest.mark.parametrize("size", [1024, 4096])
+def test_life_numba_serial(benchmark, size):
+    grid = Grid(_soup(size), threads=1)
+    grid.step(1)
+    benchmark.pedantic(grid.step, args=(GENS * 64,), rounds=7, iterations=1)
+    benchmark.extra_info["gens_per_round"] = GENS * 64
+
+
+@pytest.mark.performance
+def test_life_numba_threads(benchmark):
+    grid = Grid(_soup(4096), threads=2)
+    assert grid.threads == 2
+    grid.step(1)
+    benchmark.pedantic(grid.step, args=(GENS * 64,), rounds=7, iterations=1)

@@ -65,7 +65,7 @@ def check_speedups(
         checks.append(SpeedupCheck(
             name=name,
             baseline=base,
-            speedup=times[base] / times[name],
+            speedup=times[base] / times[name] * float(rule.get("work_ratio", 1)),
             required=float(rule["min_speedup"]),
             stored=stored.get(name),
             tolerance=float(rule.get("tolerance", DEFAULT_TOLERANCE)),

@@ -93,3 +93,7 @@ class PhaseDriver(Protocol):
     def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]]) -> Iterator[Expected]:
         """Yield, in order, the events of ``replayed_types`` that the run must have logged."""
         ...
+
+    def state_bytes(self, spec: Spec) -> int | None:
+        """Bytes one full dump of the simulated state takes (one byte a cell), or None."""
+        ...

@@ -165,4 +165,9 @@ class Phase0:
         return soak(seed, ticks, int(spec.block("phase0")["events_per_tick"]))
 
 
+    def state_bytes(self, spec: Spec) -> int | None:
+        """Phase 0 simulates no grid."""
+        return None
+
+
 DRIVER = Phase0()

@@ -122,11 +122,12 @@ def glider_events(
         for w, found in enumerate(found_all):
             gliders = [d for d in found if d.name == "glider"]
             for g, previous in enumerate(last[w]):
-                near = min(gliders, default=None, key=lambda d, p=previous: abs(
-                    _torus_delta(d.centroid[0], p[0], height))
-                    + abs(_torus_delta(d.centroid[1], p[1], width)))
-                if near is None:
+                if not gliders:
                     continue
+                distances = [abs(_torus_delta(d.centroid[0], previous[0], height))
+                             + abs(_torus_delta(d.centroid[1], previous[1], width))
+                             for d in gliders]
+                near = gliders[int(np.argmin(distances))]
                 before, after = _bot(previous, settings.tile), _bot(near.centroid, settings.tile)
                 if before != after:
                     yield Expected(tick, "glider.crossed",
@@ -282,6 +283,12 @@ class Phase1:
         """Re-run glider propagation from the spec's seed."""
         settings = Settings.from_spec(spec)
         return glider_events(settings, np.random.SeedSequence(spec.seed).spawn(3)[0])
+
+
+    def state_bytes(self, spec: Spec) -> int | None:
+        """Four glider worlds of rows*tile x cols*tile cells."""
+        s = Settings.from_spec(spec)
+        return len(HEADINGS) * s.rows * s.tile * s.cols * s.tile
 
 
 DRIVER = Phase1()

@@ -1,9 +1,9 @@
 """A CA grid held bit-packed between steps, so a tick costs one kernel call and no packing.
 
 Large grids run on several threads without a barrier per generation: each thread advances a
-private copy of its word columns plus one halo word (64 cells) on each side. Errors from the
-copy's artificial edge travel one cell per generation, so the owned columns stay exact for 64
-generations; then the threads write back and start again.
+private copy of its word columns plus a halo of words on each side. Errors from the
+copy's artificial edge travel one cell per generation, so with a halo of one word (64 cells)
+the owned columns stay exact for 64 generations; then the threads write back and start again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from cybermesh_cli.substrate import kernels
 from cybermesh_cli.substrate.rules import CONWAY, Rule
 
 PARALLEL_MIN_CELLS = 512 * 512  # below this, thread hand-offs cost more than a core gives
-HALO_GENS = kernels.WORD  # generations a one-word halo keeps the owned columns exact
+HALO_WORDS = 1  # each halo word keeps the owned columns exact for 64 more generations
 
 Cells = NDArray[np.uint8]
 
@@ -51,7 +51,8 @@ class Grid:
         if threads is None:
             threads = nb.get_num_threads() if cells.size >= PARALLEL_MIN_CELLS else 1
         # threads need whole words (a partial last word cannot wrap through a halo copy)
-        self.threads = max(1, min(threads, words // 2)) if self.width % kernels.WORD == 0 else 1
+        whole = self.width % kernels.WORD == 0 and words >= 4 * HALO_WORDS
+        self.threads = max(1, min(threads, words // (2 * HALO_WORDS))) if whole else 1
         self._run = kernels.stepper(rule.birth, rule.survive)
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
@@ -70,7 +71,7 @@ class Grid:
         else:
             done = 0
             while done < gens:
-                chunk = min(HALO_GENS, gens - done)
+                chunk = min(HALO_WORDS * kernels.WORD, gens - done)
                 blocks = list(self._pool.map(lambda b: self._advance_block(b, chunk),
                                              range(self.threads)))
                 self._a = np.concatenate(blocks, axis=0)
@@ -79,12 +80,12 @@ class Grid:
         self.generation += gens
 
     def _advance_block(self, block: int, gens: int) -> kernels.Packed:
-        """Advance this thread's word columns ``gens`` (<= 64) generations on a haloed copy."""
+        """Advance this thread's word columns ``gens`` (<= 64 per halo word) on a haloed copy."""
         words = self._a.shape[0]
         first, stop = block * words // self.threads, (block + 1) * words // self.threads
-        # a halo word on each side, except at a dead edge, where the grid really ends
-        left = 1 if self.torus or first > 0 else 0
-        right = 1 if self.torus or stop < words else 0
+        # a halo on each side, except at a dead edge, where the grid really ends
+        left = HALO_WORDS if self.torus or first > 0 else 0
+        right = HALO_WORDS if self.torus or stop < words else 0
         private = self._a[np.arange(first - left, stop + right) % words]
         scratch = np.empty_like(private)
         if self._run(private, scratch, gens, private.shape[0] * kernels.WORD, False,

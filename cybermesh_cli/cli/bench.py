@@ -1,0 +1,48 @@
+"""``cybermesh bench``: performance measurements, as ratios against baselines run alongside."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Benchmarks (medians of repeats; ratios against a baseline timed in "
+                  "the same run).", no_args_is_help=True)
+
+
+@app.command("substrate")
+def substrate(
+    sizes: Annotated[str, typer.Option(help="Comma-separated grid sides.")] = "80,1024,4096",
+    rules: Annotated[str, typer.Option(help="Comma-separated rules.")] = "B3/S23",
+    repeats: Annotated[int, typer.Option(min=1, help="Timed repeats per row (median).")] = 5,
+    threads: Annotated[int, typer.Option(min=1, help="Threads for the parallel rows.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """Cell updates per second of the Life kernels against numpy's eight-roll baseline."""
+    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.substrate.bench import bench_substrate, rows_to_json
+
+    try:
+        side_list = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        raise UserError(f"--sizes {sizes!r}: expected comma-separated integers") from None
+    if any(s < 3 for s in side_list):
+        raise UserError(f"--sizes {sizes!r}: every side must be at least 3")
+    console = Console()
+    with console.status("benchmarking the substrate kernels ..."):
+        rows = bench_substrate(side_list, rules.split(","), repeats, threads=threads)
+    if as_json:
+        typer.echo(json.dumps(rows_to_json(rows), indent=1))
+        return
+    table = Table(title=f"Life kernels: cell updates/s, median of {repeats}; x numpy = ratio "
+                  "to numpy's 8-roll step timed in the same run")
+    for column in ("kernel", "rule", "size", "thr", "gens", "updates/s", "us/gen", "x numpy"):
+        table.add_column(column, justify="left" if column in ("kernel", "rule") else "right")
+    for r in rows:
+        table.add_row(r.implementation, r.rule, f"{r.size}^2", str(r.threads),
+                      str(r.gens_per_call), f"{r.cell_updates_per_s:.3g}", f"{r.us_per_gen:.3g}",
+                      f"{r.ratio_to_numpy:.1f}")
+    console.print(table)
