@@ -134,26 +134,30 @@ def detect(
     merged: dict[int, Detection] = {}
     absorbed: set[int] = set()
     for cy, cx in _split(leftovers, torus, library.linking_radius):
-        parts = sorted(set(owner[cy % shape[0], cx % shape[1]].tolist()))
-        for group, union in _regroup(parts, clusters, shape, library):
+        ids = owner[cy % shape[0], cx % shape[1]]
+        for group, union in _regroup(cy, cx, ids, shape, library):
             merged[min(group)] = union
             absorbed |= set(group)
     return [merged[i] if i in merged else d for i, d in enumerate(found)
             if i in merged or i not in absorbed]
 
 
-def _regroup(parts: list[int], clusters: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
+def _regroup(cy: NDArray[np.int64], cx: NDArray[np.int64], ids: NDArray[np.int64],
              shape: tuple[int, int], library: Library) -> list[tuple[tuple[int, ...],
                                                                     Detection]]:
-    """Largest groups of nearby unknown clusters whose union is a library form."""
+    """Largest groups of nearby unknown clusters whose union is a library form.
+
+    ``cy, cx`` are one regrouped cluster's cells, unwrapped together; ``ids`` names the
+    radius-2 cluster each cell came from.
+    """
     accepted: list[tuple[tuple[int, ...], Detection]] = []
-    free = list(parts)
+    free = sorted(set(ids.tolist()))
     for size in range(min(len(free), MAX_REGROUP), 1, -1):
         for group in combinations(list(free), size):
             if not set(group) <= set(free):
                 continue
-            union = _describe(np.concatenate([clusters[i][0] for i in group]),
-                              np.concatenate([clusters[i][1] for i in group]), shape, library)
+            chosen = np.isin(ids, group)
+            union = _describe(cy[chosen], cx[chosen], shape, library)
             if union.apgcode != "unknown":
                 accepted.append((group, union))
                 free = [i for i in free if i not in group]

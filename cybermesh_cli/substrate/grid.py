@@ -101,6 +101,7 @@ class Grid:
 
     @cells.setter
     def cells(self, cells: Cells) -> None:
+        """Replace the state (same shape)."""
         if cells.shape != (self.height, self.width):
             raise UserError(f"grid: shape {cells.shape} != {(self.height, self.width)}")
         self._a = kernels.pack(np.ascontiguousarray(cells, dtype=np.uint8))
