@@ -118,7 +118,10 @@ def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
             audit,
             Step([_tool("detect-secrets-hook"), "--baseline", ".secrets.baseline",
                   *_tracked_files(cfg.root)]),
-            Step([_tool("yamale"), "-s", "schemas/experiment.yaml", "experiments"]),
+            Step([_tool("yamale"), "-s", "schemas/experiment.yaml",
+                  *sorted(str(p.relative_to(cfg.root))
+                          for p in (cfg.root / "experiments").glob("*.yaml"))]),
+            Step([_tool("yamale"), "-s", "schemas/corpus.yaml", "experiments/data"]),
             Step([_tool("yamale"), "-s", "schemas/thresholds.yaml",
                   "tests/performance_thresholds.yaml"]),
         ]
