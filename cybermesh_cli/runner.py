@@ -98,6 +98,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None) -
             events.emit("run.end", max(ctx.tick, -1), {"status": outcome.status,
                                                        "error": outcome.error,
                                                        "events": events.count + 1})
+            record.manifest.update(ctx.manifest_notes)
             _finish(record, outcome, result, time.perf_counter() - start)
             logging.getLogger(log.name).handlers.clear()
     return outcome

@@ -46,3 +46,33 @@ def substrate(
                       str(r.gens_per_call), f"{r.cell_updates_per_s:.3g}", f"{r.us_per_gen:.3g}",
                       f"{r.ratio_to_numpy:.1f}")
     console.print(table)
+
+
+@app.command("embed")
+def embed(
+    backend: Annotated[str, typer.Option(help="local, ollama, hash or auto.")] = "local",
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,16,64",
+    batches: Annotated[int, typer.Option(min=1, help="Timed batches per size.")] = 20,
+    host: Annotated[str | None, typer.Option(help="Ollama host.")] = None,
+) -> None:
+    """Embedding latency per batch (median, p95) and texts per second, by batch size."""
+    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.shards.bench import bench_embedder
+    from cybermesh_cli.shards.embedders import make_embedder
+
+    try:
+        sizes = tuple(int(s) for s in batch_sizes.split(","))
+    except ValueError:
+        raise UserError(f"--batch-sizes {batch_sizes!r}: expected integers") from None
+    console = Console()
+    with console.status(f"benchmarking the {backend} embedder ..."):
+        choice = make_embedder(backend, host)
+        rows = bench_embedder(choice.embedder, sizes, batches)
+    table = Table(title=f"{choice.embedder.name} embedder ({choice.embedder.model}): "
+                  f"{batches} fresh batches per size")
+    for column in ("batch", "median ms", "p95 ms", "texts/s"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(str(r.batch_size), f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
+                      f"{r.texts_per_s:.0f}")
+    console.print(table)

@@ -10,6 +10,7 @@ from cybermesh_cli.phases.base import PhaseDriver
 _DRIVERS: dict[int, str] = {
     0: "cybermesh_cli.phases.phase0",
     1: "cybermesh_cli.phases.phase1",
+    2: "cybermesh_cli.phases.phase2",
 }
 
 

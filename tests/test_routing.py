@@ -1,0 +1,74 @@
+"""Mesh and routing: neighbours, hop distances, gossip tables, outcomes, local knowledge."""
+
+import numpy as np
+import pytest
+
+from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
+
+
+def _unit(rows):
+    rows = np.asarray(rows, np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_neighbours_and_hops_on_grid_and_torus():
+    grid = Mesh(3, 4, torus=False)
+    assert grid.neighbours[0] == (1, 4)
+    assert grid.hops[0, 11] == 5
+    torus = Mesh(3, 4)
+    assert sorted(torus.neighbours[0]) == [1, 3, 4, 8]
+    assert torus.hops[0, 11] == 2
+    assert Mesh(5, 5, neighbourhood=8).hops[0, 12] == 2
+
+
+@pytest.mark.parametrize("horizon", [0, 1, 2, 5])
+def test_gossip_learns_exactly_the_bots_within_the_horizon(horizon):
+    mesh = Mesh(5, 5, torus=False)
+    keys = _unit(np.random.default_rng(0).normal(size=(25, 8)))
+    tables = RoutingTables(mesh, keys, horizon)
+    for bot in range(25):
+        within = {t for t in range(25) if mesh.hops[bot, t] <= horizon}
+        assert set(tables.tables[bot]) == within
+        for target, (hops, next_hop) in tables.tables[bot].items():
+            assert hops == mesh.hops[bot, target]
+            if target != bot:  # the next hop is a neighbour one step closer
+                assert next_hop in mesh.neighbours[bot]
+                assert mesh.hops[next_hop, target] == hops - 1
+
+
+def test_full_knowledge_delivers_every_shard_to_its_oracle_on_a_shortest_path():
+    mesh = Mesh(5, 5)
+    rng = np.random.default_rng(1)
+    keys = _unit(rng.normal(size=(25, 16)))
+    shards = _unit(rng.normal(size=(200, 16)))
+    tables = RoutingTables(mesh, keys, horizon=4)
+    for shard, target in zip(shards, oracle_targets(keys, shards), strict=True):
+        origin = int(rng.integers(0, 25))
+        result = route(tables, shard, origin, max_hops=10)
+        assert result.outcome == "delivered" and result.at == target
+        assert result.hops == mesh.hops[origin, target]
+
+
+def test_local_knowledge_stops_at_a_local_maximum():
+    # a line of 5 bots; the shard matches bot 4 best, bot 1 second best, bot 2 worst
+    mesh = Mesh(1, 5, torus=False)
+    keys = _unit([[0.1, 1, 0], [0.8, 1, 0], [-1, 0.2, 0], [-1, 0.1, 0], [1, 0, 0]])
+    shard = _unit([[1, 0, 0]])[0]
+    assert oracle_targets(keys, shard[None])[0] == 4
+    short_sighted = route(RoutingTables(mesh, keys, horizon=1), shard, 0, max_hops=10)
+    assert (short_sighted.outcome, short_sighted.at) == ("delivered", 1)
+    far_sighted = route(RoutingTables(mesh, keys, horizon=4), shard, 0, max_hops=10)
+    assert (far_sighted.at, far_sighted.hops) == (4, 4)
+
+
+def test_ttl_expires_and_visited_routes_drop():
+    mesh = Mesh(1, 6, torus=False)
+    keys = _unit(np.eye(6, dtype=np.float32) + 0.01)
+    tables = RoutingTables(mesh, keys, horizon=6)
+    expired = route(tables, keys[5], 0, max_hops=3)
+    assert expired.outcome == "expired" and expired.hops == 3 and "ttl" in expired.reason
+    # a table whose only route points back to where the shard came from
+    tables.tables[1] = {1: (0, 1), 5: (4, 0)}
+    dropped = route(tables, keys[5], 0, max_hops=10)
+    assert dropped.outcome == "dropped" and dropped.path == (0, 1)
