@@ -11,6 +11,7 @@ _DRIVERS: dict[int, str] = {
     0: "cybermesh_cli.phases.phase0",
     1: "cybermesh_cli.phases.phase1",
     2: "cybermesh_cli.phases.phase2",
+    3: "cybermesh_cli.phases.phase3",
 }
 
 

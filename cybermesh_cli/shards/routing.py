@@ -95,3 +95,9 @@ def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int) ->
         path.append(step)
         visited.add(step)
         bot = step
+
+
+def best_known(tables: RoutingTables, vector: Vectors, bot: int) -> int:
+    """Return the bot whose key, among those ``bot`` knows, is most like ``vector``."""
+    table = tables.tables[bot]
+    return max(table, key=lambda t: (float(tables.keys[t] @ vector), -table[t][0], -t))

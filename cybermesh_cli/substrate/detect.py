@@ -23,6 +23,7 @@ from cybermesh_cli.substrate.library import Library, default_library
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
 MAX_REGROUP = 4  # unknown clusters tried together at once (a split phase has two or three)
+MAX_NEARBY = 8  # regroup only among this many nearby unknowns (debris fields are not objects)
 
 
 @nb.njit(cache=True)
@@ -152,9 +153,13 @@ def _regroup(cy: NDArray[np.int64], cx: NDArray[np.int64], ids: NDArray[np.int64
     """
     accepted: list[tuple[tuple[int, ...], Detection]] = []
     free = sorted(set(ids.tolist()))
+    if len(free) > MAX_NEARBY or len(ids) > MAX_NEARBY * library.max_population:
+        return accepted
+    sizes = {part: int((ids == part).sum()) for part in free}
     for size in range(min(len(free), MAX_REGROUP), 1, -1):
         for group in combinations(list(free), size):
-            if not set(group) <= set(free):
+            if not set(group) <= set(free) or sum(sizes[p] for p in group) > \
+                    library.max_population:
                 continue
             chosen = np.isin(ids, group)
             union = _describe(cy[chosen], cx[chosen], shape, library)

@@ -60,6 +60,7 @@ class Library:
     forms: dict[bytes, ObjectForm]
     objects: dict[str, list[ObjectForm]]  # name -> its forms, phase-major
     linking_radius: int  # the largest gap inside any form (pentadecathlon phases: 7)
+    max_population: int  # live cells of the largest form
 
     def lookup(self, cells: Cells) -> ObjectForm | None:
         """Return the form with exactly this (trimmed) shape, if any."""
@@ -109,7 +110,9 @@ def build_library(folder: Path = PATTERNS_DIR) -> Library:
                 objects[name].append(form)
                 forms.setdefault(shape_key(image), form)
     radius = max((linking_radius(f.cells) for f in forms.values()), default=1)
-    return Library(forms=forms, objects=objects, linking_radius=radius)
+    population = max((int(f.cells.sum()) for f in forms.values()), default=0)
+    return Library(forms=forms, objects=objects, linking_radius=radius,
+                   max_population=population)
 
 
 @cache
