@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-MAIN_SPEC ?= experiments/phase1.yaml
+MAIN_SPEC ?= experiments/phase3.yaml
 
 .PHONY: install run test clean
 

@@ -18,13 +18,27 @@ def replay(
     resimulate: Annotated[
         bool, typer.Option(help="Re-simulate from the logged seeds and compare every event.")
     ] = True,
+    tick: Annotated[
+        int | None, typer.Option(min=0, help="Show the world at this tick (phase 3).")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Write the run as an animated GIF (phase 3).")
+    ] = None,
+    every: Annotated[int, typer.Option(min=1, help="With --export: one frame per N ticks.")] = 4,
+    stats: Annotated[
+        bool, typer.Option(help="Also compare the log's size with full per-tick state dumps.")
+    ] = False,
 ) -> None:
     """Check RUN_DIR's log; exit 0 if it verifies, 1 if it diverges, 2 if it is malformed."""
     from cybermesh_cli.runs.replay import replay as do_replay
     from cybermesh_cli.runs.replay import resolve_run
 
-    console = Console()
-    report = do_replay(resolve_run(run_dir, runs_root), resimulate=resimulate)
+    console = Console(soft_wrap=True)
+    folder = resolve_run(run_dir, runs_root)
+    if tick is not None or export is not None:
+        _show(folder, tick, export, every, console)
+        return
+    report = do_replay(folder, resimulate=resimulate)
     table = Table(title=f"replay of {run_dir}")
     table.add_column("event type")
     table.add_column("count", justify="right")
@@ -37,8 +51,44 @@ def replay(
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     if resimulate:
         console.print(f"re-simulation verified {report.verified} events", highlight=False)
+    if stats:
+        from cybermesh_cli.runs.compression import compression
+
+        c = compression(folder)
+        console.print(f"log {c.log_bytes:,} B against full state dumps {c.dump_bytes:,} B over "
+                      f"{c.ticks} ticks: {c.ratio:.1f}x smaller", highlight=False)
     if report.divergence:
         d = report.divergence
         console.print(f"[bold red]diverged[/] at tick {d.tick}, line {d.line}, {d.type}:\n"
                       f"  expected {d.expected}\n  logged   {d.logged}", highlight=False)
         raise typer.Exit(1)
+
+
+def _show(folder: Path, tick: int | None, export: Path | None, every: int,
+          console: Console) -> None:
+    from cybermesh_cli.runs.events import read_events
+    from cybermesh_cli.runs.frames import export_gif, frame_at
+    from cybermesh_cli.runs.record import EVENTS_FILE
+    from cybermesh_cli.substrate.render import render
+
+    last = max(e["tick"] for e in read_events(folder / EVENTS_FILE).events)
+    if tick is not None:
+        if tick > last:
+            from cybermesh_cli.errors import UserError
+
+            raise UserError(f"--tick {tick}: the run's last tick is {last}")
+        frame = frame_at(folder, tick)
+        console.print(f"tick {tick}: {int(frame.cells.sum())} live cells, "
+                      f"{len(frame.carriers)} loaded carriers", highlight=False)
+        console.print(render(frame.cells), highlight=False, markup=False)
+        table = Table(title="shards")
+        for column in ("shard", "status", "bot", "carrier", "origin", "hops so far"):
+            table.add_column(column)
+        for s in frame.shards:
+            hops = len({b for _, b in s.trajectory} | {s.origin}) - 1
+            table.add_row(str(s.id), s.status, str(s.bot), str(s.carrier), str(s.origin),
+                          str(hops))
+        console.print(table)
+    if export is not None:
+        count = export_gif(folder, export, every, last)
+        console.print(f"wrote {export}: {count} frames", highlight=False)

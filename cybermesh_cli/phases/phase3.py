@@ -281,6 +281,36 @@ def simulate(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
         yield from world.tick(tick, tally)
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The world at one tick, for showing and exporting."""
+
+    tick: int
+    cells: np.ndarray[Any, Any]
+    carriers: list[tuple[float, float]]  # centroids of live carriers with riders
+    shards: list[ShardState]
+    tile: int
+
+
+def frames(spec: Spec, run_dir: Path, wanted: set[int]) -> Iterator[Frame]:
+    """Re-simulate a logged run and yield the world at each wanted tick."""
+    stored = load_file(str(run_dir / VECTORS_FILE))
+    block = spec.block("phase3")
+    world = World(block, stored["keys"], stored["shards"],
+                  np.random.SeedSequence(spec.seed).spawn(1)[0])
+    tally = Tally()
+    for tick in range(max(wanted) + 1):
+        if tick % block["shards"]["every"] == 0:
+            for _ in world.inject(tick, block["shards"]["per_wave"]):
+                pass
+        for _ in world.tick(tick, tally):
+            pass
+        if tick in wanted:
+            carried = [c.centroid for c in world.tracker.carriers.values() if c.shards]
+            yield Frame(tick, world.grid.cells, carried,
+                        [ShardState(**vars(s)) for s in world.shards], world.tile)
+
+
 def recomputed_hops(shards: Sequence[ShardState]) -> int:
     """Hops recomputed from the shards' trajectories (bot changes while aboard)."""
     total = 0

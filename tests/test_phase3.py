@@ -1,0 +1,84 @@
+"""Phase 3, the main job, end to end: criteria, hops, compact log, replay, frames."""
+
+import json
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from tests.conftest import REPO, cli
+
+
+@pytest.fixture(scope="module")
+def phase3_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("phase3")
+    done = cli("run", str(REPO / "experiments" / "phase3.yaml"), cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run,) = (root / "runs").iterdir()
+    return root, run
+
+
+def test_every_criterion_and_the_hop_accounting(phase3_run):
+    _, run = phase3_run
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(c["passed"] for c in metrics["criteria"]) and len(metrics["criteria"]) == 4
+    figures = metrics["figures"]
+    assert figures["hop_events"] == figures["hops_recomputed"] > 0
+    hop_lines = sum(b'"shard.hop"' in line for line in (run / "events.jsonl").read_bytes()
+                    .splitlines())
+    assert hop_lines == figures["hop_events"]
+    assert figures["outcomes"]["delivered"] >= 0.7 * figures["shards"]
+    for plot in ("distance.png", "hops.png", "memory.png"):
+        assert (run / plot).stat().st_size > 1000
+        assert f"]({plot})" in (run / "report.md").read_text()
+
+
+def test_log_is_at_least_20x_smaller_than_state_dumps(phase3_run):
+    root, run = phase3_run
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "check_compression_ratio.py"),
+         "--baseline=full_state_dumps", "--compressed=event_logs", "--run", str(run)],
+        cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert float(done.stdout.split("B over")[1].split("x smaller")[0].split(":")[1]) >= 20
+
+
+def test_replay_verifies_every_tick_and_names_a_corrupted_one(phase3_run):
+    root, run = phase3_run
+    done = cli("replay", str(run), "--stats", cwd=root)
+    assert done.returncode == 0, done.stdout
+    assert "re-simulation verified" in done.stdout and "x smaller" in done.stdout
+    copy = root / "runs" / "corrupted"
+    copy.mkdir()
+    for name in ("spec.yaml", "vectors.safetensors"):
+        (copy / name).write_bytes((run / name).read_bytes())
+    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines)
+                 if b'"state.digest"' in line and b'"tick":777,' in line)
+    event = orjson.loads(lines[index])
+    event["payload"]["grid"] = "0" * 32
+    lines[index] = orjson.dumps(event) + b"\n"
+    (copy / "events.jsonl").write_bytes(b"".join(lines))
+    done = cli("replay", str(copy), cwd=root)
+    assert done.returncode == 1
+    assert f"diverged at tick 777, line {index + 1}, state.digest" in done.stdout
+
+
+def test_tick_view_and_gif_export(phase3_run):
+    root, run = phase3_run
+    done = cli("replay", str(run), "--tick", "250", cwd=root)
+    assert done.returncode == 0 and "tick 250:" in done.stdout and "shards" in done.stdout
+    gif = root / "frames.gif"
+    done = cli("replay", str(run), "--export", str(gif), "--every", "50", cwd=root)
+    assert done.returncode == 0 and gif.read_bytes()[:6] == b"GIF89a"
+    assert cli("replay", str(run), "--tick", "99999", cwd=root).returncode == 2
+
+
+def test_a_timed_run_stops_on_the_clock(tmp_path):
+    done = cli("run", str(REPO / "experiments" / "phase3.yaml"), "--set",
+               "duration.minutes=0.05", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["figures"]["ticks"] > 100 and metrics["figures"]["seconds"] < 10
