@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 from safetensors.numpy import load_file, save_file
 
 from cybermesh_cli.paths import PROJECT_ROOT
@@ -342,11 +343,12 @@ class Phase3:
         ticks = ctx.ticks(total if deadline is None else 10**9,
                           "shards on gliders" if deadline is None else f"{minutes:g} minutes")
         began = time.perf_counter()
+        process = psutil.Process()
         for event in simulate(block, keys, vectors, ctx.seeds(1)[0],
                               _until(ticks, deadline), tally):
             ctx.events.emit(event.type, event.tick, event.payload)
             if event.type == "state.digest" and event.tick % 50 == 0:
-                tally.memory.append((event.tick, peak_memory_mb()))
+                tally.memory.append((event.tick, process.memory_info().rss / 2**20))
                 tally.mean_distance_by_tick.append(
                     float(np.mean(tally.distances[-200:])) if tally.distances else 0.0)
         seconds = time.perf_counter() - began

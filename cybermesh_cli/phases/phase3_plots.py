@@ -39,7 +39,7 @@ def write_plots(folder: Path, tally: Tally) -> list[str]:
 
     figure, axis = plt.subplots(figsize=(6, 3))
     axis.plot(ticks, [m for _, m in tally.memory])
-    axis.set(xlabel="tick", ylabel="MiB", title="peak resident memory")
+    axis.set(xlabel="tick", ylabel="MiB", title="resident memory")
     figure.tight_layout()
     figure.savefig(folder / "memory.png", dpi=100)
     names.append("memory.png")
