@@ -2,7 +2,10 @@
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 import pytest
 
@@ -25,3 +28,31 @@ def phase0_spec(tmp_path: Path) -> Path:
     spec.write_text(text)
     (tmp_path / "runs").mkdir()
     return spec
+
+
+def run_spec(root: Path, name: str, *args: str) -> Path:
+    """Run ``experiments/NAME`` into ``root/runs``; assert it passed; return the run folder."""
+    done = cli("run", str(REPO / "experiments" / name), *args, cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run,) = (root / "runs").iterdir()
+    return run
+
+
+def tampered_copy(run: Path, match: Callable[[bytes], bool],
+                  change: Callable[[dict], None]) -> tuple[Path, int, dict]:
+    """Copy a run folder beside it with the first log line that ``match``es altered.
+
+    Returns the copy, the altered line's number and the altered event.
+    """
+    copy = run.parent / f"{run.name}-tampered"
+    copy.mkdir()
+    for name in ("spec.yaml", "manifest.json", "vectors.safetensors"):
+        if (run / name).exists():
+            (copy / name).write_bytes((run / name).read_bytes())
+    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if match(line))
+    event = orjson.loads(lines[index])
+    change(event)
+    lines[index] = orjson.dumps(event) + b"\n"
+    (copy / "events.jsonl").write_bytes(b"".join(lines))
+    return copy, index + 1, event

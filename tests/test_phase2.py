@@ -2,20 +2,15 @@
 
 import json
 
-import orjson
 import pytest
 
-from tests.conftest import REPO, cli
+from tests.conftest import cli, run_spec, tampered_copy
 
 
 @pytest.fixture(scope="module")
 def phase2_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("phase2")
-    done = cli("run", str(REPO / "experiments" / "phase2.yaml"), "--set",
-               "phase2.stress.minutes=0.1", cwd=root)
-    assert done.returncode == 0, done.stdout + done.stderr
-    (run,) = (root / "runs").iterdir()
-    return root, run
+    return root, run_spec(root, "phase2.yaml", "--set", "phase2.stress.minutes=0.1")
 
 
 def test_criteria_pass_on_held_out_shard_texts(phase2_run):
@@ -37,17 +32,9 @@ def test_replay_reroutes_from_stored_vectors_and_names_a_bad_hop(phase2_run):
     hops = sum(1 for line in (run / "events.jsonl").read_bytes().splitlines()
                if b'"shard.hop"' in line or b'"shard.end"' in line)
     assert f"re-simulation verified {hops} events" in done.stdout
-    copy = root / "runs" / "tampered"
-    copy.mkdir()
-    for name in ("spec.yaml", "vectors.safetensors"):
-        (copy / name).write_bytes((run / name).read_bytes())
-    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
-    index = next(i for i, line in enumerate(lines) if b'"shard.hop"' in line
-                 and b'"trial":"multi_hop_5x5"' in line)
-    event = orjson.loads(lines[index])
-    event["payload"]["to"] = (event["payload"]["to"] + 1) % 25
-    lines[index] = orjson.dumps(event) + b"\n"
-    (copy / "events.jsonl").write_bytes(b"".join(lines))
+    copy, line, event = tampered_copy(
+        run, lambda b: b'"shard.hop"' in b and b'"trial":"multi_hop_5x5"' in b,
+        lambda e: e["payload"].__setitem__("to", (e["payload"]["to"] + 1) % 25))
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1
-    assert f"diverged at tick {event['tick']}, line {index + 1}, shard.hop" in done.stdout
+    assert f"diverged at tick {event['tick']}, line {line}, shard.hop" in done.stdout

@@ -4,19 +4,15 @@ import json
 import subprocess
 import sys
 
-import orjson
 import pytest
 
-from tests.conftest import REPO, cli
+from tests.conftest import REPO, cli, run_spec, tampered_copy
 
 
 @pytest.fixture(scope="module")
 def phase3_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("phase3")
-    done = cli("run", str(REPO / "experiments" / "phase3.yaml"), cwd=root)
-    assert done.returncode == 0, done.stdout + done.stderr
-    (run,) = (root / "runs").iterdir()
-    return root, run
+    return root, run_spec(root, "phase3.yaml")
 
 
 def test_every_criterion_and_the_hop_accounting(phase3_run):
@@ -49,20 +45,12 @@ def test_replay_verifies_every_tick_and_names_a_corrupted_one(phase3_run):
     done = cli("replay", str(run), "--stats", cwd=root)
     assert done.returncode == 0, done.stdout
     assert "re-simulation verified" in done.stdout and "x smaller" in done.stdout
-    copy = root / "runs" / "corrupted"
-    copy.mkdir()
-    for name in ("spec.yaml", "vectors.safetensors"):
-        (copy / name).write_bytes((run / name).read_bytes())
-    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
-    index = next(i for i, line in enumerate(lines)
-                 if b'"state.digest"' in line and b'"tick":777,' in line)
-    event = orjson.loads(lines[index])
-    event["payload"]["grid"] = "0" * 32
-    lines[index] = orjson.dumps(event) + b"\n"
-    (copy / "events.jsonl").write_bytes(b"".join(lines))
+    copy, line, _ = tampered_copy(
+        run, lambda b: b'"state.digest"' in b and b'"tick":777,' in b,
+        lambda e: e["payload"].__setitem__("grid", "0" * 32))
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1
-    assert f"diverged at tick 777, line {index + 1}, state.digest" in done.stdout
+    assert f"diverged at tick 777, line {line}, state.digest" in done.stdout
 
 
 def test_tick_view_and_gif_export(phase3_run):

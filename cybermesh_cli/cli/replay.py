@@ -66,6 +66,7 @@ def replay(
 
 def _show(folder: Path, tick: int | None, export: Path | None, every: int,
           console: Console) -> None:
+    from cybermesh_cli.phases.phase3 import trajectory_hops
     from cybermesh_cli.runs.events import read_events
     from cybermesh_cli.runs.frames import export_gif, frame_at
     from cybermesh_cli.runs.record import EVENTS_FILE
@@ -81,11 +82,11 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
         console.print(f"tick {tick}: {int(frame.cells.sum())} live cells, "
                       f"{len(frame.carriers)} loaded carriers", highlight=False)
         console.print(render(frame.cells), highlight=False, markup=False)
-        table = Table(title="shards")
+        table = Table(title="shards in flight")
         for column in ("shard", "status", "bot", "carrier", "origin", "hops so far"):
             table.add_column(column)
         for s in frame.shards:
-            hops = len({b for _, b in s.trajectory} | {s.origin}) - 1
+            hops = trajectory_hops(s)
             table.add_row(str(s.id), s.status, str(s.bot), str(s.carrier), str(s.origin),
                           str(hops))
         console.print(table)

@@ -13,24 +13,23 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import psutil
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
-from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
-from cybermesh_cli.shards.corpus import load_corpus
-from cybermesh_cli.shards.embedders import Vectors, make_embedder
+from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
+from cybermesh_cli.shards.bench import bench_embedder
+from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.mesh import Mesh
 from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_2_shard_routing"
-VECTORS_FILE = "vectors.safetensors"
 
 
 @dataclass(frozen=True)
@@ -106,20 +105,6 @@ def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
     return rows
 
 
-def embedding_latency(embedder: Any, texts: list[str], batch_size: int,
-                      batches: int) -> dict[str, float]:
-    """Median and p95 milliseconds per batch of fresh texts (cache bypassed)."""
-    times = []
-    for index in range(batches):
-        batch = [f"{texts[(index * batch_size + j) % len(texts)]} ({index}.{j})"
-                 for j in range(batch_size)]
-        start = time.perf_counter()
-        embedder.embed(batch, "query")
-        times.append(1000 * (time.perf_counter() - start))
-    return {"batch_size": batch_size, "batches": batches,
-            "median_ms": float(np.median(times)), "p95_ms": float(np.percentile(times, 95))}
-
-
 def stress(block: Mapping[str, Any], keys: Vectors, shards: Vectors, ctx: RunContext,
            seed: np.random.SeedSequence) -> dict[str, Any]:
     """Route shards on 5x5 for ``stress.minutes``, sampling resident memory."""
@@ -165,24 +150,10 @@ class Phase2:
         """Embed, route every trial (logging each hop), sweep, time, stress."""
         block = ctx.spec.block("phase2")
         seeds = ctx.seeds(3)
-        topics = load_corpus(PROJECT_ROOT / block["corpus"])
-        config = block["embedder"]
-        with ctx.console.status(f"loading the {config['backend']} embedder ..."):
-            choice = make_embedder(config["backend"], config.get("host"),
-                                   float(config["timeout_s"]), batch_size=config["batch_size"])
-        if choice.requested == "auto":
-            ctx.console.print(f"[yellow]embedder:[/] {choice.reason}", highlight=False)
-        embedder = choice.embedder
-        ctx.manifest_notes["embedder"] = {**embedder.describe(), "requested": choice.requested,
-                                          "reason": choice.reason}
-        texts = [s for t in topics for s in t.shard_texts]
-        labels = np.repeat(np.arange(len(topics)), [len(t.shard_texts) for t in topics])
         began = time.perf_counter()
-        keys = embedder.embed([t.key_text for t in topics], "document")
-        shards = embedder.embed(texts, "query")
+        corpus = embed_corpus(ctx, block)
         embed_seconds = time.perf_counter() - began
-        save_file({"keys": keys, "shards": shards, "labels": labels.astype(np.int64)},
-                  str(ctx.dir / VECTORS_FILE))
+        keys, shards, labels = corpus.keys, corpus.shards, corpus.labels
         results: dict[str, list[dict[str, Any]]] = {}
         total = sum(len(np.flatnonzero(np.isin(labels, np.arange(t.side**2))))
                     for t in TRIALS)
@@ -194,7 +165,7 @@ class Phase2:
         for _ in ticks:
             pass
         summaries = {name: _summary(outcomes) for name, outcomes in results.items()}
-        latency = embedding_latency(embedder, texts, block["latency"]["batch_size"],
+        (latency,) = bench_embedder(corpus.embedder, (block["latency"]["batch_size"],),
                                     block["latency"]["batches"])
         sweep = horizon_sweep(block, keys, shards, labels, ctx.spec.seed)
         strained = stress(block, keys, shards, ctx, seeds[2])
@@ -207,11 +178,11 @@ class Phase2:
                     summaries["multi_hop_3x3"]["success_rate"],
                 f"{SECTION}.multi_hop_3x3.path_stretch":
                     summaries["multi_hop_3x3"]["path_stretch"],
-                f"{SECTION}.embedding.max_latency_ms": latency["median_ms"],
+                f"{SECTION}.embedding.max_latency_ms": latency.median_ms,
                 f"{SECTION}.stress.max_memory_slope_mb_per_min": strained["slope_mb_per_min"],
             },
             figures={"embedder": ctx.manifest_notes["embedder"], "trials": summaries,
-                     "horizon_sweep_5x5": sweep, "embedding_latency": latency,
+                     "horizon_sweep_5x5": sweep, "embedding_latency": asdict(latency),
                      "embedding_seconds_all": round(embed_seconds, 3),
                      "oracle_agrees_with_topic": round(agreement, 4), "stress": strained},
         )

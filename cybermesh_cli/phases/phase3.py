@@ -13,6 +13,7 @@ that held them last, which launches again. Tracking is scored against each carri
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +21,12 @@ from typing import Any
 
 import numpy as np
 import psutil
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
-from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, torus_distance
-from cybermesh_cli.shards.corpus import load_corpus
-from cybermesh_cli.shards.embedders import Vectors, make_embedder
+from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.mesh import Mesh
 from cybermesh_cli.shards.routing import RoutingTables, best_known
 from cybermesh_cli.spec import Spec
@@ -35,7 +35,6 @@ from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import parse_rule
 
 SECTION = "phase_3_integration"
-VECTORS_FILE = "vectors.safetensors"
 TRACK_LIMIT = 2.5
 
 
@@ -65,9 +64,20 @@ class Tally:
     hop_events: int = 0
     mean_distance_by_tick: list[float] = field(default_factory=list)
     memory: list[tuple[int, float]] = field(default_factory=list)
-    shards: list[ShardState] = field(default_factory=list)
     launches: int = 0
     losses: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    hops_per_shard: Counter[int] = field(default_factory=Counter)
+    hops_recomputed: int = 0
+    delivered_to_oracle: int = 0
+
+    def retire(self, shard: ShardState) -> None:
+        """Fold a finished (or, at the end, unfinished) shard into the totals."""
+        hops = trajectory_hops(shard)
+        self.outcomes[shard.status] += 1
+        self.hops_per_shard[hops] += 1
+        self.hops_recomputed += hops
+        self.delivered_to_oracle += shard.status == "delivered" and shard.bot == shard.goal_hint
 
 
 class World:
@@ -97,7 +107,8 @@ class World:
             cells[top:top + size, left:left + size] = patch
         self.grid = Grid(cells, parse_rule(block["rule"]), torus=True)
         self.tracker = Tracker(self.shape)
-        self.shards: list[ShardState] = []
+        self.shards: list[ShardState] = []  # in flight; finished ones are folded into a Tally
+        self.injected = 0
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
 
     def bot_of(self, point: tuple[float, float]) -> int:
@@ -116,7 +127,8 @@ class World:
         for index in self.rng.integers(0, len(self.vectors), count).tolist():
             origin = int(self.rng.integers(0, self.mesh.size))
             hint = int(np.argmax(self.keys @ self.vectors[index]))
-            shard = ShardState(len(self.shards), index, origin, hint, origin, tick)
+            shard = ShardState(self.injected, index, origin, hint, origin, tick)
+            self.injected += 1
             self.shards.append(shard)
             yield Expected(tick, "shard.injected", {"shard": shard.id, "text": index,
                                                     "bot": origin})
@@ -206,6 +218,10 @@ class World:
         if launched or changed:
             self.grid.cells = cells
         yield from launched
+        for shard in self.shards:
+            if shard.status in ("delivered", "dropped"):
+                tally.retire(shard)
+        self.shards = [s for s in self.shards if s.status not in ("delivered", "dropped")]
         yield Expected(tick, "state.digest", {"grid": self.grid.digest(),
                                               "carriers": len(self.tracker.carriers)})
 
@@ -274,12 +290,13 @@ def simulate(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
     """Run the whole phase-3 world, yielding the events replay must reproduce."""
     tally = tally if tally is not None else Tally()
     world = World(block, keys, vectors, seed)
-    tally.shards = world.shards
     waves = block["shards"]
     for tick in ticks:
         if tick % waves["every"] == 0:
             yield from world.inject(tick, waves["per_wave"])
         yield from world.tick(tick, tally)
+    for shard in world.shards:  # still in flight at the end
+        tally.retire(shard)
 
 
 @dataclass(frozen=True)
@@ -312,16 +329,13 @@ def frames(spec: Spec, run_dir: Path, wanted: set[int]) -> Iterator[Frame]:
                         [ShardState(**vars(s)) for s in world.shards], world.tile)
 
 
-def recomputed_hops(shards: Sequence[ShardState]) -> int:
-    """Hops recomputed from the shards' trajectories (bot changes while aboard)."""
-    total = 0
-    for shard in shards:
-        bots = [shard.origin] if shard.trajectory else []
-        for _, bot in shard.trajectory:
-            if bot != bots[-1]:
-                total += 1
-                bots.append(bot)
-    return total
+def trajectory_hops(shard: ShardState) -> int:
+    """Hops recomputed from a shard's trajectory: changes of bot while it rode carriers."""
+    hops, bot = 0, shard.origin
+    for _, where in shard.trajectory:
+        if where != bot:
+            hops, bot = hops + 1, where
+    return hops
 
 
 class Phase3:
@@ -334,7 +348,8 @@ class Phase3:
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed the corpus, then run the world for duration.ticks (or duration.minutes)."""
         block = ctx.spec.block("phase3")
-        keys, vectors = self._vectors(ctx, block)
+        corpus = embed_corpus(ctx, block)
+        keys, vectors = corpus.keys, corpus.shards
         tally = Tally()
         duration = ctx.spec.block("duration")
         minutes = float(duration.get("minutes", 0))
@@ -354,27 +369,10 @@ class Phase3:
         seconds = time.perf_counter() - began
         return self._result(ctx, tally, ctx.tick + 1, seconds)
 
-    def _vectors(self, ctx: RunContext, block: Mapping[str, Any]) -> tuple[Vectors, Vectors]:
-        topics = load_corpus(PROJECT_ROOT / block["corpus"])
-        config = block["embedder"]
-        with ctx.console.status(f"loading the {config['backend']} embedder ..."):
-            choice = make_embedder(config["backend"], config.get("host"),
-                                   float(config["timeout_s"]))
-        ctx.manifest_notes["embedder"] = {**choice.embedder.describe(),
-                                          "requested": choice.requested, "reason": choice.reason}
-        keys = choice.embedder.embed([t.key_text for t in topics], "document")
-        vectors = choice.embedder.embed([s for t in topics for s in t.shard_texts], "query")
-        save_file({"keys": keys, "shards": vectors}, str(ctx.dir / VECTORS_FILE))
-        return keys, vectors
-
     def _result(self, ctx: RunContext, tally: Tally, ticks: int, seconds: float) -> PhaseResult:
         from cybermesh_cli.phases.phase3_plots import write_plots
 
-        outcomes: dict[str, int] = {}
-        for shard in tally.shards:
-            outcomes[shard.status] = outcomes.get(shard.status, 0) + 1
-        delivered = [s for s in tally.shards if s.status == "delivered"]
-        recomputed = recomputed_hops(tally.shards)
+        recomputed = tally.hops_recomputed
         memory = np.array(tally.memory) if tally.memory else np.zeros((1, 2))
         slope = float(np.polyfit(memory[:, 0], memory[:, 1], 1)[0]) if len(memory) > 2 else 0.0
         plots = write_plots(ctx.dir, tally)
@@ -391,8 +389,8 @@ class Phase3:
             figures={
                 "ticks": ticks, "seconds": round(seconds, 2),
                 "ticks_per_s": round(ticks / max(seconds, 1e-9), 1),
-                "shards": len(tally.shards), "outcomes": outcomes,
-                "delivered_to_oracle": sum(s.bot == s.goal_hint for s in delivered),
+                "shards": sum(tally.outcomes.values()), "outcomes": dict(tally.outcomes),
+                "delivered_to_oracle": tally.delivered_to_oracle,
                 "hop_events": tally.hop_events, "hops_recomputed": recomputed,
                 "carriers_launched": tally.launches, "carriers_lost": tally.losses,
                 "distance_mean": round(float(np.mean(tally.distances)), 4)

@@ -29,8 +29,8 @@ def write_plots(folder: Path, tally: Tally) -> list[str]:
     plt.close(figure)
 
     figure, axis = plt.subplots(figsize=(6, 3))
-    hops = [len({b for _, b in s.trajectory} | {s.origin}) - 1 for s in tally.shards]
-    axis.hist(hops, bins=range(0, max(hops, default=0) + 2), align="left", rwidth=0.8)
+    counts = sorted(tally.hops_per_shard.items())
+    axis.bar([h for h, _ in counts], [n for _, n in counts], width=0.8)
     axis.set(xlabel="hops", ylabel="shards", title="hops per shard")
     figure.tight_layout()
     figure.savefig(folder / "hops.png", dpi=100)
