@@ -91,7 +91,7 @@ def glider_worlds(settings: Settings, seed: np.random.SeedSequence) -> list[Grid
         for index in range(settings.gliders_per_heading):
             y, x = int(rng.integers(0, height)), offset + index * spacing
             ys, xs = np.nonzero(shape)
-            # parallel diagonals: shift along the anti-direction keeps lanes apart
+            # same heading, same speed: gliders of one world never meet
             cells[(ys + y) % height, (xs + x) % width] = 1
         worlds.append(Grid(cells, parse_rule(settings.rule), torus=True))
     return worlds
