@@ -41,12 +41,13 @@ def run(
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     outcome = run_experiment(spec, out, console)
     record = outcome.record
-    table = Table(title=f"{spec.name}: phase {spec.phase} criteria")
+    section = outcome.criteria[0].key.split(".", 1)[0] if outcome.criteria else ""
+    table = Table(title=f"{spec.name}: {section} criteria")
     for column in ("criterion", "value", "threshold", "pass"):
         table.add_column(column, justify="right" if column in ("value", "threshold") else "left")
     for c in outcome.criteria:
         mark = "[green]yes[/]" if c.passed else "[bold red]NO[/]"
-        table.add_row(c.key, f"{c.value:.4g}", f"{c.op} {c.threshold:.4g}", mark)
+        table.add_row(c.key.split(".", 1)[-1], f"{c.value:.4g}", f"{c.op} {c.threshold:.4g}", mark)
     Console().print(table)
     console.print(f"run folder: {record.dir}  (report: {record.dir / 'report.md'})",
                   highlight=False)
