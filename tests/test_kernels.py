@@ -81,4 +81,4 @@ def test_malformed_rules_are_one_line_errors(text):
 
 
 def test_conway_constant():
-    assert parse_rule("B3/S23") == CONWAY and CONWAY.rulestring == "b3s23"
+    assert parse_rule("B3/S23") == CONWAY and CONWAY.name == "B3/S23"

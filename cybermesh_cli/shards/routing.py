@@ -65,10 +65,6 @@ class RoutingTables:
                             heard[bot][target] = (hops + 1, neighbour)
             self.tables = heard
 
-    def known(self, bot: int) -> list[int]:
-        """Bots whose keys ``bot`` knows, itself included, sorted."""
-        return sorted(self.tables[bot])
-
 
 def oracle_targets(keys: Vectors, shards: Vectors) -> NDArray[np.int64]:
     """Argmax cosine over all keys, for scoring only."""

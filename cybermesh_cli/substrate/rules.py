@@ -27,11 +27,6 @@ class Rule:
         """Canonical ``B.../S...`` form."""
         return f"B{_digits(self.birth)}/S{_digits(self.survive)}"
 
-    @property
-    def rulestring(self) -> str:
-        """The lowercase form used in apgcodes and Catagolue census names (``b3s23``)."""
-        return self.name.lower().replace("/", "")
-
 
 def _digits(mask: int) -> str:
     return "".join(str(n) for n in range(9) if mask >> n & 1)
