@@ -95,7 +95,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None) -
             outcome.error = f"{type(exc).__name__}: {exc}"
             log.error("run failed:\n%s", traceback.format_exc())
         finally:
-            events.emit("run.end", max(ctx.tick, -1), {"status": outcome.status,
+            events.emit("run.end", events.last_tick, {"status": outcome.status,
                                                        "error": outcome.error,
                                                        "events": events.count + 1})
             record.manifest.update(ctx.manifest_notes)

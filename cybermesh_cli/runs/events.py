@@ -34,6 +34,7 @@ class EventLog:
         self._file: BinaryIO = path.open("xb")
         self._seq = 0
         self._start = time.monotonic()
+        self.last_tick = -1
 
     @property
     def count(self) -> int:
@@ -52,6 +53,7 @@ class EventLog:
         }
         self._file.write(orjson.dumps(event, option=_DUMP_OPTIONS))
         self._seq += 1
+        self.last_tick = max(self.last_tick, tick)
 
     def flush(self) -> None:
         """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""
