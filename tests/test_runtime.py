@@ -81,3 +81,17 @@ def test_watchdog_names_a_shard_that_waits_forever():
     with pytest.raises(InvariantError, match="shard 7 waited 4 ticks at bot 0"):
         for tick in range(10):
             runtime.step(tick)
+
+
+def test_wall_clock_mode_conserves_and_drops_only_under_overload():
+    from cybermesh_cli.shards.runtime import run_wall_clock
+
+    light, rng = _runtime(capacity=8, rate=2)
+    shards = [(i, int(rng.integers(0, 200)), int(rng.integers(0, 25))) for i in range(16)]
+    result = run_wall_clock(light, shards, service_s=0.001)
+    assert (result.delivered, result.dropped) == (16, 0) and len(result.latencies_s) == 16
+    heavy, rng = _runtime(capacity=2, rate=1, patience=3)
+    shards = [(i, int(rng.integers(0, 200)), int(rng.integers(0, 25))) for i in range(300)]
+    result = run_wall_clock(heavy, shards, service_s=0.001)
+    assert result.dropped > 0
+    assert result.delivered + result.dropped + result.expired == 300

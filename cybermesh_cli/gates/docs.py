@@ -82,8 +82,9 @@ def _public_definitions(
     """Yield module- and class-level functions and classes (nested helpers are not public)."""
     for node in body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            if not node.name.startswith("_"):
-                yield node
+            if node.name.startswith("_"):
+                continue  # private, and so is everything inside it
+            yield node
             if isinstance(node, ast.ClassDef):
                 yield from _public_definitions(node.body)
 

@@ -3,7 +3,8 @@
 For each K, ``trials`` times: K shards are injected at tick 0 at random bots and the runtime
 (`shards/runtime.py`) runs until none is in flight. Measured: drops, latency percentiles in
 ticks, throughput (delivered per tick over the makespan) against the theoretical limit
-(bots x service rate / (mean hops + 1): one service per hop plus one to deliver). Then an
+(bots x service rate / (mean hops + 1): one service per hop plus one to deliver), and each K
+once more with real concurrency (asyncio tasks and queues) for wall-clock figures. Then an
 overload burst beyond capacity, followed by one probe shard a tick: recovery is the first tick
 after the burst from which every probe's latency stays within ``recovery_factor`` x the
 single-shard p95 (normal latency).
@@ -23,7 +24,7 @@ from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.mesh import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
-from cybermesh_cli.shards.runtime import Runtime, mean_shortest_hops
+from cybermesh_cli.shards.runtime import Runtime, mean_shortest_hops, run_wall_clock
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_5_load_test"
@@ -125,6 +126,7 @@ class Phase5:
                 results.append(event.payload)
             else:
                 overload = event.payload
+        wall_clock = self._wall_clock(ctx, block, corpus.keys, corpus.shards)
         probe_rng = np.random.default_rng(ctx.spec.seed)
         sample = _runtime(block, corpus.keys, corpus.shards, probe_rng)
         hops = mean_shortest_hops(sample.tables, corpus.shards, probe_rng)
@@ -148,9 +150,33 @@ class Phase5:
             figures={"by_k": results, "theoretical_limit_per_tick": round(limit, 3),
                      "mean_hops": round(hops, 3), "single_shard_median_ticks": single,
                      "overload": {k: v for k, v in overload.items() if k != "probe_latencies"},
-                     "normal_latency_ticks": normal, "recovery_ticks": recovered},
+                     "normal_latency_ticks": normal, "recovery_ticks": recovered,
+                     "wall_clock": wall_clock},
             plots=_plots(ctx.dir, results, limit),
         )
+
+    def _wall_clock(self, ctx: RunContext, block: Mapping[str, Any], keys: Vectors,
+                    vectors: Vectors) -> list[dict[str, Any]]:
+        """Each K once more with real concurrency (asyncio): latencies in ms, shards per s.
+
+        Not replayed: wall-clock figures differ from run to run.
+        """
+        rng = np.random.default_rng(ctx.spec.seed + 1)
+        rows = []
+        for k in block["ks"]:
+            runtime = _runtime(block, keys, vectors, rng)
+            size = runtime.tables.mesh.size
+            shards = [(i, int(rng.integers(0, len(vectors))), int(rng.integers(0, size)))
+                      for i in range(k)]
+            result = run_wall_clock(runtime, shards, block["wall_clock_service_ms"] / 1000)
+            latencies = np.array(result.latencies_s or [0.0]) * 1000
+            row = {"k": k, "delivered": result.delivered, "dropped": result.dropped,
+                   "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+                   "latency_p95_ms": round(float(np.percentile(latencies, 95)), 2),
+                   "shards_per_s": round(result.delivered / result.seconds, 1)}
+            ctx.events.emit("load.wallclock", ctx.events.last_tick, row)
+            rows.append(row)
+        return rows
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path

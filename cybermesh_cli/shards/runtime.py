@@ -80,6 +80,23 @@ class Runtime:
             self._goals[key] = best_known(self.tables, self.vectors[vector], bot)
         return self._goals[key]
 
+    def next_hop(self, packet: Packet, bot: int) -> int:
+        """Return where a shard at ``bot`` goes: ``bot`` to deliver, -1 to expire, else a hop."""
+        goal = self.goal(packet.vector, bot)
+        if goal == bot:
+            return bot
+        if packet.hops >= self.max_hops:
+            return -1
+        return self.tables.tables[bot][goal][1]
+
+    def deliver(self, packet: Packet, latency_ticks: int | None) -> None:
+        """Account one delivery (wall-clock runs keep their latencies in seconds apart)."""
+        self.ledger.delivered += 1
+        self.ledger.hops.append(packet.hops)
+        if latency_ticks is not None:
+            self.ledger.latencies.append(latency_ticks)
+            self.ledger.latency_of[packet.shard] = latency_ticks
+
     def inject(self, tick: int, shard: int, vector: int, origin: int) -> bool:
         """Admit a shard at ``origin``; False (dropped) if that inbox is full."""
         self.ledger.injected += 1
@@ -97,9 +114,12 @@ class Runtime:
             served = 0
             while inbox and served < self.service_rate:
                 packet = inbox[0]
-                goal = self.goal(packet.vector, bot)
-                if goal != bot and packet.hops < self.max_hops:
-                    next_bot = self.tables.tables[bot][goal][1]
+                next_bot = self.next_hop(packet, bot)
+                if next_bot == bot:
+                    self.deliver(packet, tick + 1 - packet.injected)
+                elif next_bot < 0:
+                    self.ledger.expired += 1
+                else:
                     if occupancy[next_bot] >= self.capacity:
                         if tick - packet.moved < self.patience:
                             break  # backpressure: wait at the head of the line
@@ -113,14 +133,6 @@ class Runtime:
                     packet.hops += 1
                     packet.moved = tick
                     arrivals.append((next_bot, packet))
-                elif goal == bot:
-                    self.ledger.delivered += 1
-                    latency = tick + 1 - packet.injected
-                    self.ledger.latencies.append(latency)
-                    self.ledger.latency_of[packet.shard] = latency
-                    self.ledger.hops.append(packet.hops)
-                else:
-                    self.ledger.expired += 1
                 inbox.popleft()
                 occupancy[bot] -= 1
                 served += 1
@@ -162,3 +174,100 @@ def mean_shortest_hops(tables: RoutingTables, vectors: Vectors, rng: np.random.G
         goal = best_known(tables, vectors[int(rng.integers(0, len(vectors)))], origin)
         total += int(mesh.hops[origin, goal])
     return total / samples
+
+
+@dataclass(frozen=True)
+class WallClockResult:
+    """Latencies (seconds) and throughput of one real concurrent run."""
+
+    delivered: int
+    dropped: int
+    expired: int
+    latencies_s: list[float]
+    seconds: float
+
+
+class _AsyncMesh:
+    """One asyncio task per bot and an ``asyncio.Queue`` of the inbox capacity per bot.
+
+    A forward that cannot enter a full queue within ``patience`` service times is dropped
+    (congestion), so no task waits forever.
+    """
+
+    def __init__(self, runtime: Runtime, service_s: float) -> None:
+        import asyncio
+
+        self.runtime = runtime
+        self.service_s = service_s
+        self.queues = [asyncio.Queue[tuple[Packet, float]](maxsize=runtime.capacity)
+                       for _ in runtime.inboxes]
+        self.latencies: list[float] = []
+        self.outstanding = 0
+        self.done = asyncio.Event()
+
+    def finish(self) -> None:
+        """One shard fewer to wait for."""
+        self.outstanding -= 1
+        if self.outstanding == 0:
+            self.done.set()
+
+    async def bot(self, index: int) -> None:
+        """Serve bot ``index``'s queue forever (cancelled at the end of the run)."""
+        import asyncio
+
+        runtime, loop = self.runtime, asyncio.get_running_loop()
+        while True:
+            packet, since = await self.queues[index].get()
+            await asyncio.sleep(self.service_s / runtime.service_rate)
+            target = runtime.next_hop(packet, index)
+            if target == index:
+                runtime.deliver(packet, None)
+                self.latencies.append(loop.time() - since)
+            elif target < 0:
+                runtime.ledger.expired += 1
+            else:
+                packet.hops += 1
+                try:
+                    await asyncio.wait_for(self.queues[target].put((packet, since)),
+                                           runtime.patience * self.service_s)
+                    continue
+                except TimeoutError:
+                    runtime.ledger.dropped += 1
+                    runtime.ledger.congested += 1
+            self.finish()
+
+    async def run(self, shards: list[tuple[int, int, int]]) -> WallClockResult:
+        """Inject every shard at once and wait until each is delivered, dropped or expired."""
+        import asyncio
+        import time
+
+        loop = asyncio.get_running_loop()
+        workers = [asyncio.create_task(self.bot(i)) for i in range(len(self.queues))]
+        ledger = self.runtime.ledger
+        self.outstanding = len(shards)
+        start = time.perf_counter()
+        for shard, vector, origin in shards:
+            ledger.injected += 1
+            try:
+                self.queues[origin].put_nowait((Packet(shard, vector, 0), loop.time()))
+            except asyncio.QueueFull:
+                ledger.dropped += 1
+                self.finish()
+        if self.outstanding:
+            await self.done.wait()
+        seconds = time.perf_counter() - start
+        for worker in workers:
+            worker.cancel()
+        return WallClockResult(ledger.delivered, ledger.dropped, ledger.expired,
+                               self.latencies, seconds)
+
+
+def run_wall_clock(runtime: Runtime, shards: list[tuple[int, int, int]],
+                   service_s: float) -> WallClockResult:
+    """Route ``(shard, vector, origin)`` triples with real concurrency (asyncio), in seconds."""
+    import asyncio
+
+    async def main() -> WallClockResult:
+        return await _AsyncMesh(runtime, service_s).run(shards)
+
+    return asyncio.run(main())
