@@ -171,7 +171,7 @@ def stepper(birth: int, survive: int) -> Stepper:
     """Compile (or load from Numba's cache) the kernel for one rule.
 
     The rule's masks are closure constants, so LLVM folds the multiplexer tree down to the few
-    instructions that rule needs (for B3/S23, four ternary-logic operations).
+    instructions that rule needs (for B3/S23 the tree disappears into the adder's logic).
     """
     birth_bits, survive_bits = np.uint64(birth), np.uint64(survive)
 
