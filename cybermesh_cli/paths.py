@@ -9,6 +9,7 @@ from cybermesh_cli.errors import UserError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 EXPERIMENTS_DIR = PROJECT_ROOT / "experiments"
+ADAPTERS_DIR = PROJECT_ROOT / "adapters"  # the registry of named LoRA adapters
 THRESHOLDS_FILE = PROJECT_ROOT / "tests" / "performance_thresholds.yaml"
 DEFAULT_RUNS_DIR = Path("runs")
 

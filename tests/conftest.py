@@ -1,5 +1,6 @@
 """Shared helpers: run the real CLI in a subprocess, in a folder of the test's choosing."""
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -49,6 +50,8 @@ def tampered_copy(run: Path, match: Callable[[bytes], bool],
     for name in ("spec.yaml", "manifest.json", "vectors.safetensors"):
         if (run / name).exists():
             (copy / name).write_bytes((run / name).read_bytes())
+    if (run / "adapters").is_dir():
+        shutil.copytree(run / "adapters", copy / "adapters")
     lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
     index = next(i for i, line in enumerate(lines) if match(line))
     event = orjson.loads(lines[index])

@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from cybermesh_cli.cli import bench, ca, gate, replay, run, runs, spec
+from cybermesh_cli.cli import adapter, bench, ca, gate, replay, run, runs, spec
 from cybermesh_cli.errors import UserError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(gate.app, name="gate")
 app.add_typer(ca.app, name="ca")
 app.add_typer(bench.app, name="bench")
+app.add_typer(adapter.app, name="adapter")
 
 
 def main() -> None:

@@ -54,13 +54,19 @@ def command_drift(app: typer.Typer, readme: Path) -> list[str]:
 
 
 def spec_drift(experiments: Path) -> list[str]:
-    """Experiment specs that do not validate against their schema."""
-    from cybermesh_cli.spec import load_spec
+    """Experiment and adapter training specs that do not validate against their schema."""
+    from cybermesh_cli.paths import SCHEMAS_DIR
+    from cybermesh_cli.spec import load_spec, load_yaml_file
 
     problems = []
     for path in sorted(experiments.glob("*.yaml")):
         try:
             load_spec(path)
+        except UserError as exc:
+            problems.append(str(exc))
+    for path in sorted(experiments.glob("adapters/*.yaml")):
+        try:
+            load_yaml_file(path, SCHEMAS_DIR / "adapter.yaml")
         except UserError as exc:
             problems.append(str(exc))
     return problems

@@ -122,6 +122,7 @@ def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
                   *sorted(str(p.relative_to(cfg.root))
                           for p in (cfg.root / "experiments").glob("*.yaml"))]),
             Step([_tool("yamale"), "-s", "schemas/corpus.yaml", "experiments/data"]),
+            Step([_tool("yamale"), "-s", "schemas/adapter.yaml", "experiments/adapters"]),
             Step([_tool("yamale"), "-s", "schemas/thresholds.yaml",
                   "tests/performance_thresholds.yaml"]),
         ]

@@ -12,6 +12,7 @@ _DRIVERS: dict[int, str] = {
     1: "cybermesh_cli.phases.phase1",
     2: "cybermesh_cli.phases.phase2",
     3: "cybermesh_cli.phases.phase3",
+    4: "cybermesh_cli.phases.phase4",
     5: "cybermesh_cli.phases.phase5",
 }
 

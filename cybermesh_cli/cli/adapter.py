@@ -1,0 +1,129 @@
+"""``cybermesh adapter``: train, list, show and switch the LoRA adapters of the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="LoRA adapters for the neural CA: train, list, show, switch.",
+                  no_args_is_help=True)
+
+RegistryOption = Annotated[
+    Path | None,
+    typer.Option(help="Registry folder (default: the project's adapters/)."),
+]
+
+
+def _registry(path: Path | None) -> object:
+    from cybermesh_cli.paths import ADAPTERS_DIR
+    from cybermesh_cli.pulses.adapters import Registry
+
+    return Registry(path or ADAPTERS_DIR)
+
+
+@app.command("train")
+def train(
+    spec_file: Annotated[Path, typer.Argument(help="Training spec (schemas/adapter.yaml).")],
+    registry: RegistryOption = None,
+) -> None:
+    """Train the adapter a spec describes and save it, with the spec and its figures."""
+    from cybermesh_cli.paths import SCHEMAS_DIR
+    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.pulses.training import train_adapter
+    from cybermesh_cli.spec import load_yaml_file
+    from cybermesh_cli.substrate.rules import parse_rule
+
+    config = load_yaml_file(spec_file, SCHEMAS_DIR / "adapter.yaml")
+    parse_rule(config["rule"])
+    target = _registry(registry)
+    assert isinstance(target, Registry)  # noqa: S101
+    console = Console()
+    with console.status(f"training {config['name']} ({config['fit']['steps']} steps) ..."):
+        trained = train_adapter(config)
+    info = target.save(trained.model, config["name"], config, trained.metrics)
+    console.print(f"saved [bold]{info.name}[/] to {info.path} ({info.size_bytes:,} bytes): "
+                  + ", ".join(f"{k} {v}" for k, v in trained.metrics.items()))
+
+
+@app.command("list")
+def list_adapters(registry: RegistryOption = None) -> None:
+    """List the registry's adapters with their purpose and size."""
+    from cybermesh_cli.pulses.adapters import Registry
+
+    store = _registry(registry)
+    assert isinstance(store, Registry)  # noqa: S101
+    table = Table(title=f"adapters in {store.root}")
+    for column in ("name", "rule", "rank", "noise", "bytes", "purpose"):
+        table.add_column(column)
+    for name in store.names():
+        info = store.info(name)
+        t = info.training
+        table.add_row(name, t["rule"], str(t["lora"]["rank"]),
+                      f"{t['noise']['mode']} {t['noise']['rate']}", f"{info.size_bytes:,}",
+                      " ".join(info.purpose.split())[:60])
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Adapter name.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Show an adapter's training spec, training figures and files."""
+    import yaml
+
+    from cybermesh_cli.pulses.adapters import Registry
+
+    store = _registry(registry)
+    assert isinstance(store, Registry)  # noqa: S101
+    info = store.info(name)
+    console = Console()
+    console.print(f"[bold]{info.name}[/]  {info.path}")
+    console.print(yaml.safe_dump(info.training, sort_keys=False).rstrip(), highlight=False)
+    console.print("metrics: " + ", ".join(f"{k} {v}" for k, v in info.metrics.items()))
+    for item in sorted(info.path.iterdir()):
+        console.print(f"  {item.name}  {item.stat().st_size:,} bytes")
+
+
+@app.command("switch")
+def switch(
+    name: Annotated[str, typer.Argument(help="Adapter to switch to.")],
+    back_to: Annotated[
+        str | None, typer.Option("--from", help="Adapter active before (default: the base).")
+    ] = None,
+    soups: Annotated[int, typer.Option(min=1, help="Random soups to check on.")] = 20,
+    size: Annotated[int, typer.Option(min=3, help="Soup side.")] = 64,
+    registry: RegistryOption = None,
+) -> None:
+    """Switch the neural CA to NAME and back, timing it; checks the base returns exactly."""
+    import numpy as np
+
+    from cybermesh_cli.pulses.adapters import PulseEngine, Registry
+    from cybermesh_cli.pulses.nca import NeuralCA
+    from cybermesh_cli.pulses.persistence import kernel_stepper
+    from cybermesh_cli.substrate.rules import parse_rule
+
+    store = _registry(registry)
+    assert isinstance(store, Registry)  # noqa: S101
+    info = store.info(name)
+    engine = PulseEngine(NeuralCA(parse_rule(info.training["rule"]), info.training["hidden"]),
+                         store)
+    cells = (np.random.default_rng(0).random((soups, size, size)) < 0.35).astype(np.uint8)
+    kernel = kernel_stepper(engine.base.rule)(cells)
+    engine.apply(cells, back_to)
+    changed = engine.apply(cells, name)
+    restored = engine.apply(cells, back_to)
+    exact = back_to is not None or bool((restored == kernel).all())
+    timings = {k: f"{np.median(v):.3f} ms" for k, v in engine.timings_ms.items() if v}
+    differs = int((changed != kernel).any(axis=(1, 2)).sum())
+    Console().print(f"{name}: changes the next state of {differs}/{soups} soups; switched back "
+                    f"to {back_to or 'the base rule'}: "
+                    + ("[green]identical to the Numba kernel[/]" if exact and back_to is None
+                       else "done" if exact else "[red]DIFFERS from the Numba kernel[/]")
+                    + f"  (median {timings})")
+    if not exact:
+        raise typer.Exit(1)

@@ -1,0 +1,285 @@
+"""Phase 4, LoRA pulses: persistence under noise, pulse latency, adapter switching, the wave.
+
+* Persistence: ``trials`` gliders under noise, each run twice on the same noise masks, once on
+  the base rule (Numba kernel) and once pulsed with the adapter (`pulses/persistence.py`); the
+  gain is mean(pulsed) / mean(base) - 1 with a paired bootstrap confidence interval.
+* Switching: on random soups, the CA with no adapter, after the adapter, after the other
+  adapter and back, must equal the Numba kernel exactly, and the adapter must give the same
+  cells each time it is switched back in.
+* Latency: load from the registry, switch and apply to one tile, in a fresh engine each time.
+* Wave: the adapter's weights file in chunks from the centre bot across the mesh; each bot
+  pulses its tile for ``pulse_ticks`` once it holds every chunk; the world runs under noise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.paths import PROJECT_ROOT
+from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
+from cybermesh_cli.pulses.nca import NeuralCA
+from cybermesh_cli.pulses.persistence import (
+    Batch,
+    Noise,
+    glider_worlds,
+    kernel_stepper,
+    measure_lifetimes,
+    relative_gain,
+)
+from cybermesh_cli.pulses.wave import WaveTick, front_speed, spread
+from cybermesh_cli.pulses.world import Pulse, PulsedWorld
+from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.spec import Spec
+from cybermesh_cli.substrate.rules import parse_rule
+
+SECTION = "phase_4_lora_pulse"
+RUN_REGISTRY = "adapters"  # the run folder keeps a copy of the adapters it used, for replay
+
+
+def _engine(block: Mapping[str, Any], registry: Registry, device: str = "cpu") -> PulseEngine:
+    return PulseEngine(NeuralCA(parse_rule(block["rule"]), block["hidden"]), registry, device)
+
+
+def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
+                       seed: np.random.SeedSequence) -> Iterator[Expected]:
+    """One event per trial: the glider's lifetime on the base rule and pulsed."""
+    config = block["persistence"]
+    rng = np.random.default_rng(seed)
+    rule = engine.base.rule
+    initial = glider_worlds(config["trials"], config["size"], rule, rng)
+    adapter: str = block["adapter"]
+
+    def pulsed(cells: Batch) -> Batch:
+        return engine.apply(cells, adapter)
+
+    lifetimes = measure_lifetimes(
+        initial, {"base": kernel_stepper(rule), "pulsed": pulsed},
+        kernel_stepper(rule), Noise(config["noise"]["mode"], config["noise"]["rate"]),
+        config["ticks"], config["grace"], rng)
+    for trial in range(config["trials"]):
+        yield Expected(0, "persistence.trial", {
+            "trial": trial, "base": int(lifetimes.by_arm["base"][trial]),
+            "pulsed": int(lifetimes.by_arm["pulsed"][trial])})
+
+
+def switching_event(block: Mapping[str, Any], engine: PulseEngine,
+                    seed: np.random.SeedSequence) -> Expected:
+    """Switch base -> adapter -> other adapter -> adapter -> base, checking every soup."""
+    config = block["switching"]
+    rng = np.random.default_rng(seed)
+    size = config["size"]
+    soups = (rng.random((config["soups"], size, size)) < config["density"]).astype(np.uint8)
+    kernel = kernel_stepper(engine.base.rule)(soups)
+    first = engine.apply(soups, block["adapter"])
+    engine.apply(soups, block["other_adapter"])
+    again = engine.apply(soups, block["adapter"])
+    restored = engine.apply(soups, None)
+
+    def same(a: Batch, b: Batch) -> int:
+        return int((a == b).all(axis=(1, 2)).sum())
+
+    return Expected(0, "switch.check", {
+        "soups": config["soups"], "base_equals_kernel": same(restored, kernel),
+        "adapter_repeatable": same(first, again),
+        "adapter_changes_cells": int((first != kernel).any(axis=(1, 2)).sum())})
+
+
+def wave_events(block: Mapping[str, Any], engine: PulseEngine, weights: bytes,
+                seed: np.random.SeedSequence) -> Iterator[Expected]:
+    """Yield the wave tick by tick, the pulses it triggers, and the world's population."""
+    config = block["wave"]
+    mesh = Mesh(config["mesh"]["rows"], config["mesh"]["cols"])
+    tile = config["mesh"]["tile"]
+    rng = np.random.default_rng(seed)
+    cells = np.zeros((mesh.rows * tile, mesh.cols * tile), np.uint8)
+    worlds = glider_worlds(mesh.size, tile, engine.base.rule, rng)
+    for bot in range(mesh.size):
+        row, col = mesh.position(bot)
+        cells[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile] = worlds[bot]
+    world = PulsedWorld(cells, mesh, tile, engine)
+    noise = Noise(block["persistence"]["noise"]["mode"], block["persistence"]["noise"]["rate"])
+    pulses: list[Pulse] = []
+    source = mesh.size // 2 if config["source"] < 0 else config["source"]
+    fronts = spread(mesh, source, weights, config["chunks"], config["link_capacity"],
+                    config["max_ticks"])
+    front: WaveTick | None = next(fronts)
+    for tick in range(config["ticks"]):
+        if front is not None and front.tick == tick:
+            for bot in front.newly_complete:
+                pulses.append(Pulse(bot, block["adapter"], tick, tick + config["pulse_ticks"]))
+                yield Expected(tick, "pulse.start", {"bot": bot, "adapter": block["adapter"],
+                                                     "until": tick + config["pulse_ticks"]})
+            yield Expected(tick, "wave.front", {
+                "complete": len(front.complete), "newly_complete": list(front.newly_complete),
+                "chunks_held": list(front.chunks_held)})
+            front = next(fronts, None)
+        for pulse in pulses:
+            if pulse.end == tick:
+                yield Expected(tick, "pulse.end", {"bot": pulse.bot})
+        active = [p.bot for p in pulses if p.active(tick)]
+        hits = noise.mask(rng, (1, *cells.shape))
+        world.grid.cells = noise.apply(world.grid.cells[None], hits)[0]
+        world.step({block["adapter"]: active})
+        yield Expected(tick, "world.state", {"population": world.grid.population,
+                                             "pulsing": len(active), "digest": world.grid.digest()})
+
+
+def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[str, float]:
+    """Load + switch + apply on one tile, each repeat in a fresh engine (PEFT already imported)."""
+    config = block["latency"]
+    tile = np.zeros((1, config["tile"], config["tile"]), np.uint8)
+    totals, loads, applies = [], [], []
+    for _ in range(config["repeats"] + 1):
+        engine = _engine(block, registry, device)
+        started = time.perf_counter()
+        engine.apply(tile, block["adapter"])
+        totals.append((time.perf_counter() - started) * 1000)
+        loads.append(engine.timings_ms["load"][0])
+        applies.append(engine.timings_ms["switch"][0] + engine.timings_ms["apply"][0])
+    totals, loads, applies = totals[1:], loads[1:], applies[1:]  # the first one warms up
+    return {"total_p50_ms": float(np.percentile(totals, 50)),
+            "total_p95_ms": float(np.percentile(totals, 95)),
+            "load_p50_ms": float(np.percentile(loads, 50)),
+            "switch_apply_p50_ms": float(np.percentile(applies, 50))}
+
+
+def _all_events(block: Mapping[str, Any], registry: Registry, spec_seed: int,
+                device: str = "cpu") -> Iterator[Expected]:
+    seeds = np.random.SeedSequence(spec_seed).spawn(3)
+    engine = _engine(block, registry, device)
+    yield switching_event(block, engine, seeds[0])
+    yield from persistence_events(block, engine, seeds[1])
+    weights = (registry.info(block["adapter"]).path / WEIGHTS).read_bytes()
+    yield from wave_events(block, engine, weights, seeds[2])
+
+
+class Phase4:
+    """Driver for experiments/phase4.yaml."""
+
+    phase = 4
+    replayed_types = ("switch.check", "persistence.trial", "pulse.start", "pulse.end",
+                      "wave.front", "world.state")
+
+    def run(self, ctx: RunContext) -> PhaseResult:
+        """Copy the adapters into the run, then measure switching, persistence, latency, wave."""
+        from cybermesh_cli.device import pick_device
+
+        block = ctx.spec.block("phase4")
+        registry = _copy_adapters(block, ctx.dir)
+        device = pick_device()
+        trials: list[dict[str, int]] = []
+        switch: dict[str, int] = {}
+        completed_at: dict[int, int] = {}
+        populations: list[int] = []
+        for event in _all_events(block, registry, ctx.spec.seed, device):
+            ctx.events.emit(event.type, event.tick, event.payload)
+            if event.type == "persistence.trial":
+                trials.append(event.payload)
+            elif event.type == "switch.check":
+                switch = event.payload
+            elif event.type == "wave.front":
+                completed_at.update(dict.fromkeys(event.payload["newly_complete"], event.tick))
+            elif event.type == "world.state":
+                populations.append(event.payload["population"])
+                ctx.events.flush()
+        latency = _latency(block, registry, device)
+        ctx.events.emit("pulse.latency", ctx.events.last_tick, latency)
+        config = block["persistence"]
+        base = np.array([t["base"] for t in trials])
+        pulsed = np.array([t["pulsed"] for t in trials])
+        gain, low, high = relative_gain(base, pulsed, config["confidence"], ctx.spec.seed)
+        mesh = Mesh(block["wave"]["mesh"]["rows"], block["wave"]["mesh"]["cols"])
+        source = mesh.size // 2 if block["wave"]["source"] < 0 else block["wave"]["source"]
+        speed = front_speed(mesh, source, completed_at)
+        soups = switch["soups"]
+        return PhaseResult(
+            measured={
+                f"{SECTION}.persistence.min_gain_lower_ci": low,
+                f"{SECTION}.latency.max_pulse_p95_ms": latency["total_p95_ms"],
+                f"{SECTION}.switching.min_agreement":
+                    min(switch["base_equals_kernel"], switch["adapter_repeatable"]) / soups,
+                f"{SECTION}.wave.min_coverage": len(completed_at) / mesh.size,
+                f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
+            },
+            figures={
+                "persistence": {
+                    "trials": len(trials), "gain": round(gain, 4),
+                    "ci": [round(low, 4), round(high, 4)], "confidence": config["confidence"],
+                    "base_mean_ticks": round(float(base.mean()), 3),
+                    "pulsed_mean_ticks": round(float(pulsed.mean()), 3),
+                    "base_censored": int((base >= config["ticks"]).sum()),
+                    "pulsed_censored": int((pulsed >= config["ticks"]).sum())},
+                "switching": switch, "latency_ms": {k: round(v, 3) for k, v in latency.items()},
+                "wave": {"source": source, "speed_hops_per_tick": round(speed, 4),
+                         "ticks_to_cover": max(completed_at.values(), default=None),
+                         "completed_at": {str(b): t for b, t in sorted(completed_at.items())}},
+                "adapter": registry.info(block["adapter"]).metrics,
+            },
+            plots=_plots(ctx.dir, base, pulsed, mesh, completed_at, populations),
+        )
+
+    def resimulate(
+        self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
+        """Re-run everything from the seed and the adapters the run copied."""
+        block = spec.block("phase4")
+        return _all_events(block, Registry(run_dir / RUN_REGISTRY), spec.seed)
+
+    def state_bytes(self, spec: Spec) -> int | None:
+        """One byte a cell of the wave's world."""
+        mesh = spec.block("phase4")["wave"]["mesh"]
+        return int(mesh["rows"] * mesh["cols"] * mesh["tile"] ** 2)
+
+
+def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:
+    """Copy the two adapters the spec names into the run folder; the run uses the copies."""
+    import shutil
+
+    source = Registry(PROJECT_ROOT / block["registry"])
+    target = Registry(run_dir / RUN_REGISTRY)
+    for name in (block["adapter"], block["other_adapter"]):
+        info = source.info(name)
+        shutil.copytree(info.path, target.root / name)
+    if block["adapter"] == block["other_adapter"]:
+        raise UserError("phase4.other_adapter: must differ from phase4.adapter")
+    return target
+
+
+def _plots(folder: Path, base: np.ndarray, pulsed: np.ndarray, mesh: Mesh,
+           completed_at: dict[int, int], populations: list[int]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 3.6))
+    top = int(max(base.max(), pulsed.max()))
+    bins = np.arange(0, top + 2, max(1, top // 40))
+    left.hist([base, pulsed], bins=bins, label=["base rule", "pulsed"], histtype="step")
+    left.set(xlabel="glider lifetime (ticks)", ylabel="trials", title="persistence under noise",
+             yscale="log")
+    left.legend()
+    grid = np.full((mesh.rows, mesh.cols), np.nan)
+    for bot, tick in completed_at.items():
+        grid[mesh.position(bot)] = tick
+    image = middle.imshow(grid, cmap="viridis")
+    for (row, col), tick in np.ndenumerate(grid):
+        middle.text(col, row, f"{tick:.0f}", ha="center", va="center", color="white")
+    middle.set(title="wave: tick each bot completes", xticks=[], yticks=[])
+    figure.colorbar(image, ax=middle)
+    right.plot(populations)
+    right.set(xlabel="tick", ylabel="live cells", title="wave world population")
+    figure.tight_layout()
+    figure.savefig(folder / "pulses.png", dpi=100)
+    plt.close(figure)
+    return ["pulses.png"]
+
+
+DRIVER = Phase4()

@@ -1,0 +1,182 @@
+"""The adapter registry (a folder of named LoRA adapters) and the engine that applies them.
+
+Each adapter is a folder ``<registry>/<name>/`` holding PEFT's ``adapter_model.safetensors`` and
+``adapter_config.json``, the spec it was trained from (``training.yaml``) and its training
+figures (``metrics.json``). Weights load only from safetensors: a folder with a pickled
+``.bin`` adapter is refused before PEFT sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from numpy.typing import NDArray
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.pulses.nca import NeuralCA
+from cybermesh_cli.substrate.rules import parse_rule
+
+WEIGHTS = "adapter_model.safetensors"
+CONFIG = "adapter_config.json"
+TRAINING = "training.yaml"
+METRICS = "metrics.json"
+PICKLED = ("adapter_model.bin", "pytorch_model.bin")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    """What the registry knows of one adapter."""
+
+    name: str
+    path: Path
+    training: dict[str, Any]
+    metrics: dict[str, Any]
+
+    @property
+    def purpose(self) -> str:
+        """The training spec's stated purpose."""
+        return str(self.training.get("purpose", ""))
+
+    @property
+    def size_bytes(self) -> int:
+        """Size of the weights file."""
+        return (self.path / WEIGHTS).stat().st_size
+
+
+class Registry:
+    """A folder of named adapters."""
+
+    def __init__(self, root: Path) -> None:
+        """Use ``root`` (it need not exist until something is saved)."""
+        self.root = root
+
+    def names(self) -> list[str]:
+        """Adapters present, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / CONFIG).is_file())
+
+    def info(self, name: str) -> AdapterInfo:
+        """Check and describe ``name``; one-line errors for anything missing or unsafe."""
+        check_name(name)
+        path = self.root / name
+        if not path.is_dir():
+            have = ", ".join(self.names()) or "none"
+            raise UserError(f"{path}: no adapter {name!r} in the registry (have: {have})")
+        pickled = [p for p in PICKLED if (path / p).exists()]
+        if pickled:
+            raise UserError(f"{path / pickled[0]}: pickled adapter weights are refused; "
+                            f"save them as {WEIGHTS}")
+        for required in (WEIGHTS, CONFIG, TRAINING):
+            if not (path / required).is_file():
+                raise UserError(f"{path}: {required} is missing")
+        training = yaml.safe_load((path / TRAINING).read_text(encoding="utf-8"))
+        metrics_file = path / METRICS
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        return AdapterInfo(name, path, training, metrics)
+
+    def save(self, model: Any, name: str, training: dict[str, Any],
+             metrics: dict[str, Any]) -> AdapterInfo:
+        """Write ``model``'s adapter ``name`` with its spec and figures, replacing any old one.
+
+        Written into a temporary folder first and swapped in, so a failure leaves the old
+        adapter intact.
+        """
+        check_name(name)
+        self.root.mkdir(parents=True, exist_ok=True)
+        staging = self.root / f".{name}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        model.save_pretrained(str(staging), selected_adapters=[name], safe_serialization=True)
+        nested = staging / name  # PEFT writes adapters not named "default" into a subfolder
+        if nested.is_dir():
+            for item in nested.iterdir():
+                item.rename(staging / item.name)
+            nested.rmdir()
+        (staging / "README.md").unlink(missing_ok=True)  # PEFT's model-card stub for the Hub
+        (staging / TRAINING).write_text(yaml.safe_dump(training, sort_keys=False))
+        (staging / METRICS).write_text(json.dumps(metrics, indent=2) + "\n")
+        target = self.root / name
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+        return self.info(name)
+
+
+def check_name(name: str) -> None:
+    """Adapter names are folder names: lower-case letters, digits, ``-`` and ``_``."""
+    if not NAME.match(name):
+        raise UserError(f"adapter name {name!r}: use lower-case letters, digits, '-' and '_'")
+
+
+class PulseEngine:
+    """The neural CA with adapters loaded by name; steps cells under one adapter or the base.
+
+    ``apply`` switches to the adapter it is given; the base rule is the network with every
+    adapter disabled, which is the unmodified base weights (PEFT adds LoRA deltas beside them).
+    """
+
+    def __init__(self, base: NeuralCA, registry: Registry, device: str = "cpu") -> None:
+        """Wrap ``base``; adapters are loaded on first use."""
+        self.base = base.to(device)
+        self.registry = registry
+        self.device = device
+        self.model: Any = None  # peft.PeftModel once an adapter is loaded
+        self.loaded: list[str] = []
+        self.timings_ms: dict[str, list[float]] = {"load": [], "switch": [], "apply": []}
+
+    def load(self, name: str) -> AdapterInfo:
+        """Load ``name`` from the registry (once) after checking it suits this base."""
+        from peft import PeftModel
+
+        info = self.registry.info(name)
+        if name in self.loaded:
+            return info
+        rule = parse_rule(str(info.training.get("rule", "")))
+        hidden = info.training.get("hidden")
+        if rule != self.base.rule or hidden != self.base.hidden_units:
+            raise UserError(f"{info.path}: adapter {name!r} was trained for {rule.name} with "
+                            f"{hidden} hidden units; this CA is {self.base.rule.name} with "
+                            f"{self.base.hidden_units}")
+        started = time.perf_counter()
+        if self.model is None:
+            self.model = PeftModel.from_pretrained(self.base, str(info.path), adapter_name=name,
+                                                   is_trainable=False)
+        else:
+            self.model.load_adapter(str(info.path), adapter_name=name, is_trainable=False)
+        self.model.to(self.device).eval()
+        self.timings_ms["load"].append((time.perf_counter() - started) * 1000)
+        self.loaded.append(name)
+        return info
+
+    @torch.no_grad()
+    def apply(self, cells: NDArray[np.uint8], name: str | None) -> NDArray[np.uint8]:
+        """One generation of (N, H, W) 0/1 cells under adapter ``name`` (None: the base)."""
+        state = torch.from_numpy(np.ascontiguousarray(cells, np.float32)).to(self.device)
+        state = state.unsqueeze(1)
+        if name is None:
+            if self.model is None:
+                out = self.base.step(state)
+            else:
+                with self.model.disable_adapter():
+                    out = self.base.step(state)
+        else:
+            self.load(name)
+            started = time.perf_counter()
+            if self.model.active_adapter != name:
+                self.model.set_adapter(name)
+            switched = time.perf_counter()
+            out = self.base.step(state)
+            self.timings_ms["switch"].append((switched - started) * 1000)
+            self.timings_ms["apply"].append((time.perf_counter() - switched) * 1000)
+        result: NDArray[np.uint8] = out.squeeze(1).to(torch.uint8).cpu().numpy()
+        return result
