@@ -14,6 +14,7 @@ _DRIVERS: dict[int, str] = {
     3: "cybermesh_cli.phases.phase3",
     4: "cybermesh_cli.phases.phase4",
     5: "cybermesh_cli.phases.phase5",
+    6: "cybermesh_cli.phases.phase6",
 }
 
 

@@ -1,0 +1,233 @@
+"""Phase 6, energy hints: the same shards searched for with and without delivery trails.
+
+Workloads (`shards/hints.py` has the protocol): ``shards`` shards, one a tick, from random
+origins; a shard's goal is the bot whose key is most like it. Uniform draws shards at random;
+skewed draws a topic by Zipf popularity (exponent ``zipf``, topics in a seeded random order),
+then a shard of it. Each workload is searched twice with the same shards, origins and random
+stream: without hints, and with trails. Compute time is the median of ``repeats`` timed runs
+of each arm, taken alternately in one process. Decay: one deposit, then free decay, fitted
+against the configured half-life. A half-life sweep shows what the trail's memory does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from safetensors.numpy import load_file
+
+from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
+from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.shards.hints import Trails, search
+from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.shards.routing import RoutingTables
+from cybermesh_cli.spec import Spec
+
+SECTION = "phase_6_energy_hints"
+WORKLOADS = ("uniform", "skewed")
+
+
+def _tables(block: Mapping[str, Any], keys: Vectors, seed: int) -> RoutingTables:
+    mesh = Mesh(block["mesh"]["rows"], block["mesh"]["cols"])
+    placement = np.random.default_rng(seed).permutation(len(keys))[:mesh.size]
+    return RoutingTables(mesh, keys[placement], block["horizon"])
+
+
+def workload(kind: str, block: Mapping[str, Any], tables: RoutingTables, shards: Vectors,
+             labels: NDArray[np.int64], rng: np.random.Generator
+             ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Goal bots and origin bots of ``block['shards']`` shards."""
+    count = block["shards"]
+    if kind == "uniform":
+        picked = rng.integers(0, len(shards), count)
+    else:
+        topics = np.unique(labels)
+        weight = 1.0 / np.arange(1, len(topics) + 1) ** block["zipf"]
+        popularity = weight[rng.permutation(len(topics))]
+        chosen = rng.choice(topics, count, p=popularity / popularity.sum())
+        members = {t: np.flatnonzero(labels == t) for t in topics}
+        picked = np.array([rng.choice(members[t]) for t in chosen])
+    goals = np.argmax(shards[picked] @ tables.keys.T, axis=1)
+    origins = rng.integers(0, tables.mesh.size, count)
+    return goals.astype(np.int64), origins.astype(np.int64)
+
+
+def run_arm(tables: RoutingTables, goals: NDArray[np.int64], origins: NDArray[np.int64],
+            seed: int, half_life: float | None, block: Mapping[str, Any]
+            ) -> tuple[dict[str, Any], float]:
+    """Search every shard in order (one a tick); return the arm's summary and its seconds."""
+    rng = np.random.default_rng(seed)
+    trails = None if half_life is None else Trails(tables.mesh, half_life, block["gradient"])
+    hops = np.empty(len(goals), np.int64)
+    delivered = most_entries = 0
+    bound = 2 * (tables.mesh.size - 1)
+    within_bound = 0
+    digest = hashlib.blake2b(digest_size=16)
+    started = time.perf_counter()
+    for index, (goal, origin) in enumerate(zip(goals.tolist(), origins.tolist(), strict=True)):
+        if trails is not None:
+            trails.tick()
+        found, path = search(tables, goal, origin, rng, trails, block["max_hops"])
+        hops[index] = found.hops
+        delivered += found.delivered
+        within_bound += found.hops <= bound
+        most_entries = max(most_entries, found.most_entries)
+        digest.update(bytes(found.moves))
+        if trails is not None and found.delivered:
+            trails.deposit(path)
+    seconds = time.perf_counter() - started
+    degree = max(len(n) for n in tables.mesh.neighbours)
+    return {
+        "shards": len(goals), "delivered": delivered, "mean_hops": round(float(hops.mean()), 4),
+        "p50_hops": float(np.percentile(hops, 50)), "p95_hops": float(np.percentile(hops, 95)),
+        "max_hops": int(hops.max()), "within_search_bound": within_bound,
+        "most_entries_of_a_bot": most_entries, "entry_bound": degree + 1,
+        "moves_digest": digest.hexdigest()}, seconds
+
+
+def decay_check(block: Mapping[str, Any]) -> dict[str, float]:
+    """Deposit once, decay freely for three half-lives, fit the half-life (log-linear)."""
+    half_life = block["half_life"]
+    trails = Trails(Mesh(1, 1), half_life, 1.0)
+    trails.deposit([0])
+    values = []
+    for _ in range(int(3 * half_life) + 2):
+        trails.tick()
+        values.append(float(trails.energy[0]))
+    slope = np.polyfit(np.arange(len(values)), np.log(values), 1)[0]
+    measured = float(-np.log(2) / slope)
+    return {"half_life_set": half_life, "half_life_measured": round(measured, 6),
+            "relative_error": abs(measured - half_life) / half_life}
+
+
+def hint_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
+                labels: NDArray[np.int64], seed: int) -> Iterator[Expected]:
+    """Both workloads with and without hints, the half-life sweep, and the decay check."""
+    tables = _tables(block, keys, seed)
+    tick = 0
+    for kind in WORKLOADS:
+        goals, origins = workload(kind, block, tables, shards, labels,
+                                  np.random.default_rng([seed, WORKLOADS.index(kind)]))
+        for half_life in [None, block["half_life"], *block["half_life_sweep"]]:
+            summary, _ = run_arm(tables, goals, origins, seed, half_life, block)
+            yield Expected(tick, "hints.arm", {"workload": kind, "half_life": half_life,
+                                               **summary})
+            tick += 1
+    yield Expected(tick, "hints.decay", decay_check(block))
+
+
+class Phase6:
+    """Driver for experiments/phase6.yaml."""
+
+    phase = 6
+    replayed_types = ("hints.arm", "hints.decay")
+
+    def run(self, ctx: RunContext) -> PhaseResult:
+        """Embed, route both workloads with and without hints, time the arms side by side."""
+        block = ctx.spec.block("phase6")
+        corpus = embed_corpus(ctx, block)
+        arms: dict[tuple[str, float | None], dict[str, Any]] = {}
+        decay: dict[str, float] = {}
+        for event in hint_events(block, corpus.keys, corpus.shards, corpus.labels,
+                                 ctx.spec.seed):
+            ctx.events.emit(event.type, event.tick, event.payload)
+            if event.type == "hints.arm":
+                arms[(event.payload["workload"], event.payload["half_life"])] = event.payload
+            else:
+                decay = event.payload
+        ctx.events.flush()
+        overhead = self._timing(ctx, block, corpus.keys, corpus.shards, corpus.labels)
+        half_life = block["half_life"]
+        change = {kind: arms[(kind, half_life)]["mean_hops"] / arms[(kind, None)]["mean_hops"]
+                  - 1.0 for kind in WORKLOADS}
+        judged = block["judged_on"]
+        looping = sum(a["shards"] - a["within_search_bound"] for a in arms.values()) + sum(
+            a["most_entries_of_a_bot"] > a["entry_bound"] for a in arms.values()) + sum(
+            a["shards"] - a["delivered"] for a in arms.values())
+        return PhaseResult(
+            measured={
+                f"{SECTION}.path_length.min_reduction": -change[judged],
+                f"{SECTION}.compute.max_overhead": overhead[judged]["overhead"],
+                f"{SECTION}.trails.max_relative_error": decay["relative_error"],
+                f"{SECTION}.routing.max_loops_or_deadlocks": float(looping),
+            },
+            figures={"judged_on": judged,
+                     "path_length_change": {k: round(v, 4) for k, v in change.items()},
+                     "compute": overhead, "decay": decay,
+                     "arms": [{**a, "half_life": h} for (_, h), a in arms.items()]},
+            plots=_plots(ctx.dir, arms, half_life),
+        )
+
+    def _timing(self, ctx: RunContext, block: Mapping[str, Any], keys: Vectors,
+                shards: Vectors, labels: NDArray[np.int64]) -> dict[str, dict[str, float]]:
+        """Median seconds of each arm over ``repeats``, alternating arms (not replayed)."""
+        tables = _tables(block, keys, ctx.spec.seed)
+        result = {}
+        for kind in WORKLOADS:
+            goals, origins = workload(kind, block, tables, shards, labels,
+                                      np.random.default_rng([ctx.spec.seed,
+                                                             WORKLOADS.index(kind)]))
+            times: dict[str, list[float]] = {"plain": [], "hints": []}
+            for _ in range(block["repeats"]):
+                times["plain"].append(run_arm(tables, goals, origins, ctx.spec.seed, None,
+                                              block)[1])
+                times["hints"].append(run_arm(tables, goals, origins, ctx.spec.seed,
+                                              block["half_life"], block)[1])
+            plain, hinted = (float(np.median(times[k])) for k in ("plain", "hints"))
+            result[kind] = {"plain_s": round(plain, 5), "hints_s": round(hinted, 5),
+                            "overhead": round(hinted / plain - 1.0, 4)}
+            ctx.events.emit("hints.timing", ctx.events.last_tick, {"workload": kind,
+                                                                   **result[kind]})
+        return result
+
+    def resimulate(
+        self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
+    ) -> Iterator[Expected]:
+        """Re-route every arm from the seed and the stored vectors."""
+        stored = load_file(str(run_dir / VECTORS_FILE))
+        return hint_events(spec.block("phase6"), stored["keys"], stored["shards"],
+                           stored["labels"], spec.seed)
+
+    def state_bytes(self, spec: Spec) -> int | None:
+        """Return None: the hint experiment keeps no grid."""
+        return None
+
+
+def _plots(folder: Path, arms: Mapping[tuple[str, float | None], Mapping[str, Any]],
+           half_life: float) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    x = np.arange(len(WORKLOADS))
+    for offset, (label, h) in ((-0.2, ("no hints", None)), (0.2, ("hints", half_life))):
+        means = [arms[(k, h)]["mean_hops"] for k in WORKLOADS]
+        p95 = [arms[(k, h)]["p95_hops"] for k in WORKLOADS]
+        left.bar(x + offset, means, 0.4, label=f"{label} (mean)")
+        left.scatter(x + offset, p95, marker="_", s=300, color="black")
+    left.set(xticks=x, xticklabels=WORKLOADS, ylabel="hops per shard",
+             title="path length (bars: mean, ticks: p95)")
+    left.legend()
+    for kind in WORKLOADS:
+        sweep = sorted((h, a["mean_hops"]) for (k, h), a in arms.items()
+                       if k == kind and h is not None)
+        right.plot([h for h, _ in sweep], [m for _, m in sweep], marker="o", label=kind)
+        right.axhline(arms[(kind, None)]["mean_hops"], linestyle="--", color="grey")
+    right.set(xscale="log", xlabel="trail half-life (ticks; one shard a tick)",
+              ylabel="mean hops", title="hints against trail memory (dashed: no hints)")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(folder / "hints.png", dpi=100)
+    plt.close(figure)
+    return ["hints.png"]
+
+
+DRIVER = Phase6()
