@@ -39,6 +39,8 @@ def run(
     console = Console(stderr=True)
     spec = load_spec(spec_file, set_ or [], seed)
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # a shell starts background jobs with SIGINT ignored; a run stays interruptible anyway
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     outcome = run_experiment(spec, out, console)
     record = outcome.record
     section = outcome.criteria[0].key.split(".", 1)[0] if outcome.criteria else ""
