@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.console import Console
 
-from cybermesh_cli.cli import adapter, bench, ca, gate, replay, run, runs, spec
+from cybermesh_cli.cli import adapter, bench, ca, dashboard, gate, replay, run, runs, spec
 from cybermesh_cli.errors import UserError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("replay")(replay.replay)
+app.command("dashboard")(dashboard.dashboard)
 app.add_typer(spec.app, name="spec")
 app.add_typer(runs.app, name="runs")
 app.add_typer(gate.app, name="gate")

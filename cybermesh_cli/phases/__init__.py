@@ -15,6 +15,7 @@ _DRIVERS: dict[int, str] = {
     4: "cybermesh_cli.phases.phase4",
     5: "cybermesh_cli.phases.phase5",
     6: "cybermesh_cli.phases.phase6",
+    7: "cybermesh_cli.phases.phase7",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,8 @@ class World:
         self.shards: list[ShardState] = []  # in flight; finished ones are folded into a Tally
         self.injected = 0
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
+        # called after each step with the cells before it (the dashboard's pulses use it)
+        self.after_step: Callable[[np.ndarray[Any, Any], Grid], None] | None = None
 
     def bot_of(self, point: tuple[float, float]) -> int:
         """Return the bot whose tile holds a (y, x) position."""
@@ -200,7 +202,10 @@ class World:
 
     def tick(self, tick: int, tally: Tally) -> Iterator[Expected]:
         """One tick: step, detect, track, hop, hand over, launch, score, digest."""
+        before = self.grid.cells if self.after_step is not None else None
         self.grid.step(1)
+        if self.after_step is not None and before is not None:
+            self.after_step(before, self.grid)
         cells = self.grid.cells
         lost = self.tracker.update(detect(cells))
         by_id = {s.id: s for s in self.shards}

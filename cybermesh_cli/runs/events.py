@@ -41,8 +41,8 @@ class EventLog:
         """Events written so far."""
         return self._seq
 
-    def emit(self, type_: str, tick: int, payload: Mapping[str, Any] | None = None) -> None:
-        """Append one event; ``tick`` is -1 for events outside the tick loop."""
+    def emit(self, type_: str, tick: int, payload: Mapping[str, Any] | None = None) -> int:
+        """Append one event and return its sequence number; ``tick`` is -1 outside the loop."""
         event = {
             "v": SCHEMA_VERSION,
             "seq": self._seq,
@@ -54,6 +54,7 @@ class EventLog:
         self._file.write(orjson.dumps(event, option=_DUMP_OPTIONS))
         self._seq += 1
         self.last_tick = max(self.last_tick, tick)
+        return self._seq - 1
 
     def flush(self) -> None:
         """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""

@@ -1,0 +1,77 @@
+"""``cybermesh dashboard``: serve the live world (or a replayed run) to a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+DEFAULT_SPEC = Path("experiments/phase7.yaml")
+
+
+def dashboard(
+    spec_file: Annotated[
+        Path, typer.Argument(help="Dashboard spec (phase 7): the world to show and the wave.")
+    ] = DEFAULT_SPEC,
+    replay: Annotated[
+        Path | None, typer.Option(help="Replay this phase-3 run's world instead of a live one.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback unless told).")] = (
+        "127.0.0.1"),
+    port: Annotated[int, typer.Option(min=0, max=65535,
+                                      help="Port; 0 picks a free one; a busy one tries the "
+                                           "next.")] = 0,
+    fps: Annotated[float | None, typer.Option(min=0.1, max=30,
+                                              help="Frames per second (spec's by default).")
+                   ] = None,
+    minutes: Annotated[float | None, typer.Option(min=0.01,
+                                                  help="Stop after this long (default: Ctrl-C)."
+                                                  )] = None,
+    runs_root: Annotated[Path, typer.Option(help="Where the session's event log goes, and "
+                                                 "where --replay runs must be.")] = Path("runs"),
+) -> None:
+    """Serve frames over a WebSocket and the page that draws them; logs every frame and ack."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from cybermesh_cli.dashboard.server import Dashboard, Running
+    from cybermesh_cli.dashboard.simulation import build_live, build_replay
+    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.paths import PROJECT_ROOT
+    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.runs.events import EventLog
+    from cybermesh_cli.runs.replay import resolve_run
+    from cybermesh_cli.spec import load_spec
+
+    console = Console(stderr=True)
+    spec = load_spec(spec_file)
+    if spec.phase != 7:
+        raise UserError(f"{spec_file}: phase: the dashboard needs a phase 7 spec, got {spec.phase}")
+    block = spec.block("phase7")
+    registry = Registry(PROJECT_ROOT / block["registry"])
+    if replay is not None:
+        simulation = build_replay(resolve_run(replay, runs_root), block["wave"], registry)
+    else:
+        simulation = build_live(PROJECT_ROOT / block["world"], block["wave"], registry, console)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = runs_root / f"{stamp}-dashboard{'-replay' if replay else ''}"
+    folder.mkdir(parents=True, exist_ok=False)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning:[/] serving on {host}: reachable from other machines")
+    with EventLog(folder / "events.jsonl") as events:
+        events.emit("run.start", -1, {"name": f"dashboard {spec.name}", "phase": 7,
+                                      "replay": str(replay) if replay else None})
+        served = Dashboard(simulation, events, fps or block["fps"], block["ticks_per_frame"])
+        running = Running(served, host, port)
+        console.print(f"dashboard: [bold]{running.url}[/]  (log: {folder}/events.jsonl; "
+                      "Ctrl-C stops)", highlight=False)
+        try:
+            asyncio.run(running.main(until=minutes * 60 if minutes else None))
+        except KeyboardInterrupt:
+            pass
+        events.emit("run.end", events.last_tick, {"status": "stopped"})
+    stats = served.stats
+    console.print(f"{stats.frames} frames, {stats.sent} sent, {stats.acked} acknowledged, "
+                  f"{stats.dropped} dropped", highlight=False)

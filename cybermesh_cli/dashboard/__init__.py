@@ -1,0 +1,1 @@
+"""The live dashboard: a simulation, frames of it over a WebSocket, and a page that draws them."""

@@ -1,0 +1,154 @@
+"""The dashboard: frames, mailboxes, ports, and the page driven in Debian's Chromium."""
+
+import json
+
+import numpy as np
+import orjson
+import pytest
+
+from cybermesh_cli.dashboard.browser import SPACESHIP_COLOUR, open_page, probe
+from cybermesh_cli.dashboard.server import Dashboard, Running, bind
+from cybermesh_cli.dashboard.simulation import BOT_STATES, build_replay, pack_cells
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.pulses.adapters import Registry
+from cybermesh_cli.runs.events import EventLog, read_events
+from cybermesh_cli.spec import load_spec
+from tests.conftest import REPO, cli, run_spec
+
+WAVE = load_spec(REPO / "experiments" / "phase7.yaml").block("phase7")["wave"]
+ARROW = {"NE": (-1, 1), "NW": (-1, -1), "SE": (1, 1), "SW": (1, -1), "N": (-1, 0), "S": (1, 0),
+         "E": (0, 1), "W": (0, -1)}
+
+
+@pytest.fixture(scope="module")
+def phase3_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dash")
+    return run_spec(root, "phase3.yaml", "--set", "duration.ticks=40")
+
+
+def test_packed_grid_unpacks_row_major_most_significant_bit_first():
+    cells = (np.random.default_rng(2).random((80, 80)) < 0.3).astype(np.uint8)
+    import base64
+
+    raw = np.frombuffer(base64.b64decode(pack_cells(cells)), np.uint8)
+    assert raw.size == 800
+    assert np.array_equal(np.unpackbits(raw).reshape(80, 80), cells)
+
+
+class _Still:
+    def frame_counts(self):
+        return {"delivered": 0, "dropped": 0, "in_flight": 0}
+
+
+def test_a_slow_client_gets_the_newest_frame_and_the_drop_is_counted(tmp_path):
+    from cybermesh_cli.dashboard.server import Client
+
+    with EventLog(tmp_path / "events.jsonl") as events:
+        board = Dashboard(_Still(), events, fps=2, ticks_per_frame=1)
+        board.clients[0] = client = Client(0)
+        board.publish({"tick": 1}, [])
+        board.publish({"tick": 2}, [5])
+    assert client.pending_seq == 2 and orjson.loads(client.pending)["events"] == [5]
+    assert client.dropped == board.stats.dropped == 1
+    lines = [orjson.loads(x) for x in (tmp_path / "events.jsonl").read_bytes().splitlines()]
+    (dropped,) = [e for e in lines if e["type"] == "dashboard.dropped"]
+    assert dropped["payload"] == {"client": 0, "seq": 1, "replaced_by": 2}
+
+
+def test_a_busy_port_moves_on_to_the_next_free_one():
+    taken = bind("127.0.0.1", 0)
+    port = taken.getsockname()[1]
+    try:
+        other = bind("127.0.0.1", port)
+        assert other.getsockname()[1] != port
+        other.close()
+        with pytest.raises(UserError, match="no free port"):
+            bind("127.0.0.1", port, attempts=1)
+    finally:
+        taken.close()
+    assert bind("127.0.0.1", 0).getsockname()[0] == "127.0.0.1"
+
+
+def test_the_page_draws_states_follows_gliders_and_acknowledges_every_frame(phase3_run):
+    simulation = build_replay(phase3_run, WAVE, Registry(REPO / "adapters"))
+    with EventLog(phase3_run / "dashboard.jsonl") as events:
+        events.emit("run.start", -1, {"name": "dashboard-test"})
+        board = Dashboard(simulation, events, fps=6, ticks_per_frame=4)
+        running = Running(board)
+        running.start()
+        probes = []
+        try:
+            with open_page(running.url) as page:
+                page.wait_for_function("window.dashboard.drawn >= 1")
+                while len(probes) < 25:
+                    drawn = page.evaluate("window.dashboard.drawn")
+                    page.wait_for_function(f"window.dashboard.drawn > {drawn}")
+                    probes.append(probe(page))
+                page.click("#pause")
+                page.wait_for_timeout(600)
+                paused_at = page.evaluate("window.dashboard.lastFrame.seq")
+                page.wait_for_timeout(700)
+                assert page.evaluate("window.dashboard.lastFrame.seq") == paused_at
+                page.select_option("#speed", "16")
+                page.click("#resume")
+                page.wait_for_function(f"window.dashboard.lastFrame.seq > {paused_at + 2}")
+                ticks = page.evaluate("window.dashboard.lastFrame.tick")
+                page.wait_for_function(f"window.dashboard.lastFrame.tick > {ticks}")
+                assert page.evaluate("window.dashboard.lastFrame.tick") - ticks == 16
+                board.paused = True
+                page.wait_for_timeout(800)
+                page.screenshot(path=str(phase3_run / "dashboard.png"))
+        finally:
+            running.stop()
+    assert (phase3_run / "dashboard.png").stat().st_size > 10_000
+    # every bot's band has its state's colour, and every state name is a known one
+    assert all(b["drawn"] == b["expected"] for p in probes for b in p["bots"])
+    assert {b["state"] for p in probes for b in p["bots"]} <= set(BOT_STATES)
+    # spaceship boxes are drawn, and some box moves one cell along its heading a frame
+    boxes = [(p["tick"], b) for p in probes for b in p["boxes"]]
+    assert boxes and all(b["drawn"] == SPACESHIP_COLOUR for _, b in boxes)
+    followed = sum(
+        1 for (t0, a) in boxes for (t1, b) in boxes
+        if t1 == t0 + 4 and a["heading"] == b["heading"] in ("NE", "NW", "SE", "SW")
+        and (b["top"] - a["top"], b["left"] - a["left"]) == ARROW[a["heading"]])
+    assert followed >= 1
+    # acknowledgements: every frame sent was acknowledged with the event ids it carried
+    stats = board.stats
+    assert stats.sent >= 25 and stats.acked == stats.sent and stats.mismatched == 0
+    log = read_events(phase3_run / "dashboard.jsonl").events
+    sent = {e["payload"]["seq"] for e in log if e["type"] == "dashboard.frame"}
+    acked = {e["payload"]["seq"] for e in log if e["type"] == "dashboard.ack"}
+    assert sent == acked and len(sent) == stats.sent
+
+
+def test_dashboard_run_passes_its_criteria(tmp_path):
+    run = run_spec(tmp_path, "phase7.yaml", "--set", "phase7.seconds=15")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(c["passed"] for c in metrics["criteria"]) and len(metrics["criteria"]) == 8
+    figures = metrics["figures"]
+    assert figures["frames"]["dropped"] == 0 and figures["frames"]["acked"] >= 15
+    assert figures["spaceship_boxes_checked"] > 0 and figures["bots_checked"] >= 25 * 5
+    assert (run / "dashboard.png").stat().st_size > 10_000
+    assert cli("replay", str(run), cwd=tmp_path).returncode == 0
+
+
+def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):
+    outside = cli("dashboard", str(REPO / "experiments" / "phase7.yaml"), "--replay",
+                  str(phase3_run), cwd=tmp_path)
+    assert outside.returncode == 2 and "must stay inside runs/" in outside.stderr
+    wrong = cli("dashboard", str(REPO / "experiments" / "phase3.yaml"), cwd=tmp_path)
+    assert wrong.returncode == 2 and "needs a phase 7 spec" in wrong.stderr
+    assert "Traceback" not in outside.stderr + wrong.stderr
+
+
+def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
+    root = phase3_run.parent.parent
+    done = cli("dashboard", str(REPO / "experiments" / "phase7.yaml"), "--replay",
+               f"runs/{phase3_run.name}", "--minutes", "0.05", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "http://127.0.0.1:" in done.stderr and "frames" in done.stderr
+    (folder,) = (root / "runs").glob("*-dashboard-replay")
+    log = read_events(folder / "events.jsonl").events
+    assert log[-1]["type"] == "run.end" and sum(e["type"] == "shard.injected" for e in log) > 0
+    listed = cli("runs", "list", cwd=root)
+    assert listed.returncode == 0, listed.stderr
