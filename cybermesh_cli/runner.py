@@ -49,8 +49,12 @@ def _file_logger(path: Path) -> logging.Logger:
     return logger
 
 
-def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None) -> RunOutcome:
-    """Run ``spec`` into a new folder under ``runs_dir``; never raises for a failed criterion."""
+def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
+                   run_id: str | None = None) -> RunOutcome:
+    """Run ``spec`` into a new folder under ``runs_dir``; never raises for a failed criterion.
+
+    ``run_id`` names the folder (sweeps use fixed names, so they can resume); it must not exist.
+    """
     console = console or Console(stderr=True)
     driver = load_driver(spec.phase)
     thresholds = load_thresholds()
@@ -70,6 +74,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None) -
             "env": environment(),
             "device": pick_device(),
         },
+        run_id,
     )
     log = _file_logger(record.path(LOG_FILE))
     log.info("run %s: spec %s, phase %d, seed %d", record.id, spec.path, spec.phase, spec.seed)

@@ -10,7 +10,18 @@ import sys
 import typer
 from rich.console import Console
 
-from cybermesh_cli.cli import adapter, bench, ca, dashboard, gate, replay, run, runs, spec
+from cybermesh_cli.cli import (
+    adapter,
+    bench,
+    ca,
+    dashboard,
+    gate,
+    replay,
+    run,
+    runs,
+    spec,
+    sweep,
+)
 from cybermesh_cli.errors import UserError
 
 app = typer.Typer(
@@ -23,6 +34,7 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("replay")(replay.replay)
 app.command("dashboard")(dashboard.dashboard)
+app.command("sweep")(sweep.sweep)
 app.add_typer(spec.app, name="spec")
 app.add_typer(runs.app, name="runs")
 app.add_typer(gate.app, name="gate")

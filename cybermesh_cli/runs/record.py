@@ -55,10 +55,11 @@ class RunRecord:
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, runs_dir: Path, spec: Spec, manifest: dict[str, Any]) -> RunRecord:
-        """Make the folder, write the resolved spec and the initial manifest."""
+    def create(cls, runs_dir: Path, spec: Spec, manifest: dict[str, Any],
+               run_id: str | None = None) -> RunRecord:
+        """Make the folder (named ``run_id``, or a fresh id), write the spec and manifest."""
         runs_dir.mkdir(parents=True, exist_ok=True)
-        run_id = new_run_id(runs_dir, spec)
+        run_id = run_id or new_run_id(runs_dir, spec)
         folder = runs_dir / run_id
         folder.mkdir()
         (folder / SPEC_FILE).write_text(spec.to_yaml())

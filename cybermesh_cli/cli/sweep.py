@@ -1,0 +1,118 @@
+"""``cybermesh sweep``: a spec over seeds and a grid, in parallel; ``sweep report`` aggregates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+
+def sweep(
+    target: Annotated[str, typer.Argument(
+        help="An experiment spec to sweep, or the word 'report' followed by a sweep folder.")],
+    folder: Annotated[Path | None, typer.Argument(
+        help="With 'report': the sweep folder, runs/<sweep-id>.")] = None,
+    seeds: Annotated[str, typer.Option(help="Seeds: 0..99, 1,2,5 or a mix.")] = "0..9",
+    grid: Annotated[list[str] | None, typer.Option(
+        help="A parameter and its values: --grid phase1.energy.half_life=5,10 (repeatable; "
+             "the sweep runs every combination).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Parallel runs on the local Ray (default: every CPU).")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Join this Ray cluster (e.g. ray://head:10001) instead of starting one.")] = None,
+    backend: Annotated[str, typer.Option(
+        help="ray, or serial (one after another in this process: the baseline).")] = "ray",
+    gpus_per_run: Annotated[float, typer.Option(min=0, help="GPUs each Ray task asks for.")] = 0,
+    fail_fast: Annotated[bool, typer.Option(help="Stop at the first run that fails.")] = False,
+    name: Annotated[str | None, typer.Option(help="Sweep name (default: the spec's).")] = None,
+    runs_root: Annotated[Path, typer.Option(help="Folder that receives the sweep folder.")] = (
+        Path("runs")),
+) -> None:
+    """Run SPEC for every seed x grid point as ordinary runs in runs/<sweep-id>/, resumably.
+
+    Running the same sweep again skips finished runs. Then `cybermesh sweep report
+    runs/<sweep-id>` writes report.md and plots: pass rates, means and 95% intervals.
+    """
+    from cybermesh_cli.errors import UserError
+
+    console = Console(stderr=True)
+    if target == "report":
+        if folder is None:
+            raise UserError("sweep report: give the sweep folder, e.g. runs/<sweep-id>")
+        from cybermesh_cli.paths import inside
+        from cybermesh_cli.sweeps.report import write_report
+
+        report = write_report(inside(folder, runs_root, "a sweep folder"))
+        console.print(f"wrote {report}", highlight=False)
+        return
+    if folder is not None:
+        raise UserError(f"sweep {target}: unexpected argument {folder} (only 'report' takes "
+                        "a folder)")
+    if backend not in ("ray", "serial"):
+        raise UserError(f"--backend {backend!r}: use ray or serial")
+    _run(Path(target), seeds, grid or [], workers, address, backend, gpus_per_run, fail_fast,
+         name, runs_root, console)
+
+
+def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, address: str | None,
+         backend: str, gpus_per_run: float, fail_fast: bool, name: str | None,
+         runs_root: Path, console: Console) -> None:
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeElapsedColumn, TimeRemainingColumn
+
+    from cybermesh_cli.spec import load_spec
+    from cybermesh_cli.sweeps.execute import (
+        RunResult,
+        default_workers,
+        describe_failures,
+        pending,
+        run_ray,
+        run_serial,
+        summary,
+    )
+    from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    grid_values = parse_grid(grid)
+    spec = load_spec(spec_path)
+    plan = expand(spec_path, seed_list, grid_values, name or spec.name)
+    for run in plan.runs[:len(plan.points)]:  # every grid point must give a valid spec
+        load_spec(spec_path, list(run.overrides), run.seed)
+    folder = runs_root / plan.sweep_id
+    folder.mkdir(parents=True, exist_ok=True)
+    plan.save(folder)
+    todo, done_before = pending(plan, folder)
+    count = workers or default_workers()
+    where = "serially" if backend == "serial" else (
+        f"on Ray at {address}" if address else f"on a local Ray, {count} workers")
+    console.print(f"sweep {folder}: {len(plan.runs)} runs ({len(plan.points)} point(s) x "
+                  f"{len(seed_list)} seeds); {done_before} finished before, {len(todo)} to run "
+                  f"{where}", highlight=False)
+    results: list[RunResult] = []
+    failed = 0
+    started = time.perf_counter()
+    columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[state]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("runs", total=len(todo), state="")
+        stream = (run_serial(plan, todo, folder) if backend == "serial" or not todo else
+                  run_ray(plan, todo, folder, count, address, gpus_per_run,
+                          lambda: fail_fast and failed > 0))
+        for result in stream:
+            results.append(result)
+            failed += result.status != "passed"
+            running = 1 if backend == "serial" else min(count, len(todo) - len(results))
+            progress.update(task, advance=1, state=f"running {running}, failed {failed}")
+            if fail_fast and failed and backend == "serial":
+                break
+    seconds = time.perf_counter() - started
+    console.print(f"{len(results)} runs in {seconds:.1f} s: {summary(results)}", highlight=False)
+    for line in describe_failures(results):
+        console.print(f"  [red]{line}[/]", highlight=False)
+    console.print(f"report: cybermesh sweep report {folder}", highlight=False)
+    if failed:
+        raise typer.Exit(1)

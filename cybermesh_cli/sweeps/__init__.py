@@ -1,0 +1,1 @@
+"""Sweeps: a spec over seeds and a parameter grid, run in parallel, resumable, aggregated."""

@@ -1,0 +1,127 @@
+"""Sweeps: planning, resume after a kill, failures recorded, and a report that agrees."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cybermesh_cli.errors import UserError
+from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds, run_status
+from tests.conftest import REPO, cli
+
+PHASE1 = str(REPO / "experiments" / "phase1.yaml")
+
+
+def test_seeds_and_grid_expand_into_named_runs(tmp_path):
+    assert parse_seeds("0..3,10") == (0, 1, 2, 3, 10)
+    grid = parse_grid(["phase1.energy.half_life=5,10", "phase1.rule=B3/S23,B36/S23"])
+    assert grid == {"phase1.energy.half_life": [5, 10], "phase1.rule": ["B3/S23", "B36/S23"]}
+    plan = expand(REPO / "experiments" / "phase1.yaml", (0, 1, 2), grid, "p1")
+    assert len(plan.points) == 4 and len(plan.runs) == 12
+    assert plan.runs[0].name == "p0-s0" and plan.runs[-1].name == "p3-s2"
+    assert plan.runs[-1].overrides == ('phase1.energy.half_life=10', 'phase1.rule="B36/S23"')
+    again = expand(REPO / "experiments" / "phase1.yaml", (0, 1, 2), grid, "p1")
+    assert again.sweep_id == plan.sweep_id
+    assert expand(REPO / "experiments" / "phase1.yaml", (0, 1), grid, "p1").sweep_id != (
+        plan.sweep_id)
+
+
+@pytest.mark.parametrize("text", ["", "3..1", "a", "1,1", "0..2,2"])
+def test_bad_seeds_are_refused(text):
+    with pytest.raises(UserError, match="--seeds"):
+        parse_seeds(text)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--seeds", "x"), "--seeds 'x'"),
+    (("--grid", "phase1.rule"), "--grid 'phase1.rule'"),
+    (("--grid", "phase1.energy.half_life=fast"), "phase1.energy.half_life"),
+    (("--backend", "dask"), "--backend 'dask'"),
+])
+def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, args, message):
+    done = cli("sweep", PHASE1, *args, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def _finished(folder):
+    return {p.name: (p / "manifest.json").stat().st_mtime_ns for p in folder.glob("p*")
+            if run_status(p) in ("passed", "failed", "error")}
+
+
+def test_a_killed_sweep_resumes_with_only_the_missing_runs(tmp_path):
+    args = [sys.executable, "-m", "cybermesh_cli", "sweep", PHASE1, "--seeds", "0..9",
+            "--workers", "2"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    folder = None
+    while time.monotonic() < deadline:
+        folders = list((tmp_path / "runs").glob("phase1-*"))
+        if folders and len(_finished(folders[0])) >= 3:
+            folder = folders[0]
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert folder is not None, "no runs finished before the kill"
+    time.sleep(5)  # a Ray worker may still finish the run it had when the driver died
+    before = _finished(folder)
+    assert 3 <= len(before) < 10
+    done = cli("sweep", PHASE1, "--seeds", "0..9", "--workers", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    count = re.search(r"(\d+) finished\s+before, (\d+) to\s+run", done.stderr)
+    assert count, done.stderr
+    assert int(count.group(1)) == len(before) and int(count.group(2)) == 10 - len(
+        before)
+    after = _finished(folder)
+    assert len(after) == 10
+    assert all(after[name] == mtime for name, mtime in before.items())  # not run again
+    rerun = cli("sweep", PHASE1, "--seeds", "0..9", cwd=tmp_path)
+    assert rerun.returncode == 0 and re.search(r"\b0 to\s+run", rerun.stderr)
+
+
+def test_failures_are_recorded_and_fail_fast_stops(tmp_path):
+    grid = ("--grid", "phase1.rule=B3/S23,B9")  # B9 is a bad rule: those runs end in error
+    done = cli("sweep", PHASE1, "--seeds", "0..1", *grid, "--backend", "serial", cwd=tmp_path)
+    assert done.returncode == 1 and "p1-s0: error" in done.stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert [run_status(folder / n) for n in ("p0-s0", "p0-s1", "p1-s0", "p1-s1")] == [
+        "passed", "passed", "error", "error"]
+    other = tmp_path / "other"
+    other.mkdir()
+    fast = cli("sweep", PHASE1, "--seeds", "0..1", *grid, "--backend", "serial", "--fail-fast",
+               cwd=other)
+    assert fast.returncode == 1
+    (folder,) = (other / "runs").iterdir()
+    assert run_status(folder / "p1-s0") == "error" and not (folder / "p1-s1").exists()
+
+
+def test_report_pass_rates_and_means_agree_with_each_runs_metrics(tmp_path):
+    grid = ("--grid", "phase1.energy.half_life=5,20")
+    assert cli("sweep", PHASE1, "--seeds", "0..2", *grid, "--workers", "2",
+               cwd=tmp_path).returncode == 0
+    (folder,) = (tmp_path / "runs").iterdir()
+    done = cli("sweep", "report", f"runs/{folder.name}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = (folder / "report.md").read_text()
+    plan = json.loads((folder / "sweep.json").read_text())
+    rows = re.findall(r"\| (phase_1\S+) \| ([\d.]+) \| (\S+) \|", report)
+    assert len(rows) == 2 * 7
+    for point in range(2):
+        metrics = [json.loads((folder / r["name"] / "metrics.json").read_text())
+                   for r in plan["runs"] if r["point"] == point]
+        section = report.split(f"## Point {point}:")[1].split("## Point")[0]
+        for key, rate, mean in re.findall(r"\| (phase_1\S+) \| ([\d.]+) \| (\S+) \|", section):
+            values = [c for m in metrics for c in m["criteria"] if c["key"] == key]
+            assert float(rate) == pytest.approx(sum(c["passed"] for c in values) / 3, abs=1e-3)
+            assert float(mean) == pytest.approx(sum(c["value"] for c in values) / 3, rel=1e-3,
+                                                abs=1e-12)
+    assert (folder / "sweep-phase1.energy.half_life.png").stat().st_size > 1000
+    replayed = cli("replay", f"runs/{folder.name}/p1-s2", cwd=tmp_path)
+    assert replayed.returncode == 0
