@@ -49,6 +49,7 @@ def test_a_slow_client_gets_the_newest_frame_and_the_drop_is_counted(tmp_path):
         board.publish({"tick": 1}, [])
         board.publish({"tick": 2}, [5])
     assert client.pending_seq == 2 and orjson.loads(client.pending)["events"] == [5]
+    assert set(client.sent) == {2}  # the replaced frame will never be acknowledged
     assert client.dropped == board.stats.dropped == 1
     lines = [orjson.loads(x) for x in (tmp_path / "events.jsonl").read_bytes().splitlines()]
     (dropped,) = [e for e in lines if e["type"] == "dashboard.dropped"]

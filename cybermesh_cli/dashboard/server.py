@@ -106,6 +106,7 @@ class Dashboard:
         data = orjson.dumps(frame)
         for client in self.clients.values():
             if client.pending is not None:
+                client.sent.pop(client.pending_seq, None)  # never sent, so never acknowledged
                 client.dropped += 1
                 self.stats.dropped += 1
                 self.events.emit("dashboard.dropped", frame["tick"], {

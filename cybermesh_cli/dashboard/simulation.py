@@ -22,6 +22,7 @@ from cybermesh_cli.phases.phase3 import Tally, World
 from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.wave import WaveTick, spread
+from cybermesh_cli.pulses.world import apply_pulses
 from cybermesh_cli.substrate.detect import detect
 from cybermesh_cli.substrate.grid import Grid
 
@@ -39,8 +40,7 @@ def pack_cells(cells: np.ndarray[Any, Any]) -> str:
 class Simulation:
     """The world, the wave, and what a frame needs to draw them."""
 
-    def __init__(self, world: World, wave: Mapping[str, Any], registry: Registry,
-                 seed: int) -> None:
+    def __init__(self, world: World, wave: Mapping[str, Any], registry: Registry) -> None:
         """Wrap ``world``; the wave carries ``wave['adapter']`` from the registry."""
         self.world = world
         self.tally = Tally()
@@ -58,21 +58,12 @@ class Simulation:
         self.recent: dict[int, int] = {}  # bot -> last tick it routed (launch, hop, hand over)
         self.trails: dict[int, deque[tuple[float, float]]] = {}
         self.delay = int(wave["start_tick"])
-        self.seed = seed
         world.after_step = self._pulse
 
     def _pulse(self, before: np.ndarray[Any, Any], grid: Grid) -> None:
         bots = [b for b, end in self.pulse_until.items() if self.tick < end]
-        if not bots:
-            return
-        after = grid.cells
-        pulsed = self.engine.apply(before[None], self.settings["adapter"])[0]
-        tile = self.world.tile
-        for bot in bots:
-            row, col = self.world.mesh.position(bot)
-            block = np.s_[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile]
-            after[block] = pulsed[block]
-        grid.cells = after
+        apply_pulses(before, grid, self.engine, self.world.mesh, self.world.tile,
+                     {self.settings["adapter"]: bots})
 
     def advance(self, ticks: int) -> list[Expected]:
         """Run ``ticks`` ticks; return their events (world, wave and pulses)."""
@@ -194,7 +185,7 @@ def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
         keys = choice.embedder.embed([t.key_text for t in topics], "document")
         vectors = choice.embedder.embed([s for t in topics for s in t.shard_texts], "query")
     world = World(block, keys, vectors, np.random.SeedSequence(spec.seed).spawn(1)[0])
-    return Simulation(world, wave, registry, spec.seed)
+    return Simulation(world, wave, registry)
 
 
 def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> Simulation:
@@ -215,4 +206,4 @@ def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> 
     stored = load_file(str(run_dir / VECTORS_FILE))
     world = World(spec.block("phase3"), stored["keys"], stored["shards"],
                   np.random.SeedSequence(spec.seed).spawn(1)[0])
-    return Simulation(world, wave, registry, spec.seed)
+    return Simulation(world, wave, registry)

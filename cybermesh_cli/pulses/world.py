@@ -45,21 +45,32 @@ class PulsedWorld:
 
     def tile_mask(self, bots: Sequence[int]) -> NDArray[np.bool_]:
         """Cells that belong to ``bots``' tiles."""
-        mask = np.zeros((self.grid.height, self.grid.width), bool)
-        for bot in bots:
-            row, col = self.mesh.position(bot)
-            mask[row * self.tile:(row + 1) * self.tile, col * self.tile:(col + 1) * self.tile] = 1
-        return mask
+        return tile_mask(self.mesh, self.tile, bots)
 
     def step(self, pulses: Mapping[str, Sequence[int]]) -> None:
         """One generation; ``pulses`` maps an adapter to the bots whose tiles it runs on."""
         before = self.grid.cells
         self.grid.step(1)
-        if not any(pulses.values()):
-            return
-        after = self.grid.cells
-        for adapter, bots in pulses.items():
-            if bots:
-                mask = self.tile_mask(bots)
-                after[mask] = self.engine.apply(before[None], adapter)[0][mask]
-        self.grid.cells = after
+        apply_pulses(before, self.grid, self.engine, self.mesh, self.tile, pulses)
+
+
+def tile_mask(mesh: Mesh, tile: int, bots: Sequence[int]) -> NDArray[np.bool_]:
+    """Cells of a ``mesh.rows * tile`` x ``mesh.cols * tile`` world on ``bots``' tiles."""
+    mask = np.zeros((mesh.rows * tile, mesh.cols * tile), bool)
+    for bot in bots:
+        row, col = mesh.position(bot)
+        mask[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile] = True
+    return mask
+
+
+def apply_pulses(before: NDArray[np.uint8], grid: Grid, engine: PulseEngine, mesh: Mesh,
+                 tile: int, pulses: Mapping[str, Sequence[int]]) -> None:
+    """Overwrite pulsed tiles of ``grid``, just stepped from ``before``, with the adapted CA's."""
+    if not any(pulses.values()):
+        return
+    after = grid.cells
+    for adapter, bots in pulses.items():
+        if bots:
+            mask = tile_mask(mesh, tile, bots)
+            after[mask] = engine.apply(before[None], adapter)[0][mask]
+    grid.cells = after
