@@ -1,6 +1,7 @@
 """The dashboard: frames, mailboxes, ports, and the page driven in Debian's Chromium."""
 
 import json
+import re
 
 import numpy as np
 import orjson
@@ -13,7 +14,7 @@ from cybermesh_cli.errors import UserError
 from cybermesh_cli.pulses.adapters import Registry
 from cybermesh_cli.runs.events import EventLog, read_events
 from cybermesh_cli.spec import load_spec
-from tests.conftest import REPO, cli, run_spec
+from tests.conftest import REPO, cli, run_spec, tampered_copy
 
 WAVE = load_spec(REPO / "experiments" / "phase7.yaml").block("phase7")["wave"]
 ARROW = {"NE": (-1, 1), "NW": (-1, -1), "SE": (1, 1), "SW": (1, -1), "N": (-1, 0), "S": (1, 0),
@@ -130,7 +131,13 @@ def test_dashboard_run_passes_its_criteria(tmp_path):
     assert figures["frames"]["dropped"] == 0 and figures["frames"]["acked"] >= 15
     assert figures["spaceship_boxes_checked"] > 0 and figures["bots_checked"] >= 25 * 5
     assert (run / "dashboard.png").stat().st_size > 10_000
-    assert cli("replay", str(run), cwd=tmp_path).returncode == 0
+    replayed = cli("replay", str(run), cwd=tmp_path)
+    verified = re.search(r"re-simulation verified (\d+) events", replayed.stdout)
+    assert replayed.returncode == 0 and verified and int(verified.group(1)) > 20
+    copy, line, _ = tampered_copy(run, lambda raw: b'"carrier.launched"' in raw,
+                                  lambda e: e["payload"].update(bot=-1))
+    tampered = cli("replay", str(copy), cwd=tmp_path)
+    assert tampered.returncode == 1 and f"line {line}" in tampered.stdout
 
 
 def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):

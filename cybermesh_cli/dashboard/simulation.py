@@ -23,6 +23,8 @@ from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.wave import WaveTick, spread
 from cybermesh_cli.pulses.world import apply_pulses
+from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.spec import Spec
 from cybermesh_cli.substrate.detect import detect
 from cybermesh_cli.substrate.grid import Grid
 
@@ -184,7 +186,14 @@ def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
         topics = load_corpus(PROJECT_ROOT / block["corpus"])
         keys = choice.embedder.embed([t.key_text for t in topics], "document")
         vectors = choice.embedder.embed([s for t in topics for s in t.shard_texts], "query")
-    world = World(block, keys, vectors, np.random.SeedSequence(spec.seed).spawn(1)[0])
+    return simulation_for(spec, keys, vectors, wave, registry)
+
+
+def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],
+                   registry: Registry) -> Simulation:
+    """Build a phase-3 spec's world from its embedded keys and shard vectors, with the wave."""
+    world = World(spec.block("phase3"), keys, vectors,
+                  np.random.SeedSequence(spec.seed).spawn(1)[0])
     return Simulation(world, wave, registry)
 
 
@@ -204,6 +213,4 @@ def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> 
     if not (run_dir / VECTORS_FILE).is_file():
         raise UserError(f"{run_dir}: {VECTORS_FILE} is missing; cannot rebuild the world")
     stored = load_file(str(run_dir / VECTORS_FILE))
-    world = World(spec.block("phase3"), stored["keys"], stored["shards"],
-                  np.random.SeedSequence(spec.seed).spawn(1)[0])
-    return Simulation(world, wave, registry)
+    return simulation_for(spec, stored["keys"], stored["shards"], wave, registry)

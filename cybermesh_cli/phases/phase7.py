@@ -5,7 +5,8 @@ Chromium opens the page, draws every frame and acknowledges it. Every ``probe_ev
 seconds the page's canvas is read back: each bot's state band against its state's colour, and
 each spaceship box against the overlay colour. After ``duration.minutes`` (or ``seconds``) the
 clock stops, outstanding frames are acknowledged, and a screenshot goes into the run folder.
-Frame timings are wall-clock, so replay checks this log's form but re-simulates nothing.
+Frame timings follow the wall clock; the world's events do not: the run keeps the world's
+spec, the embedded vectors and the adapter, and replay re-simulates every world event.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from cybermesh_cli.spec import Spec
 
 SECTION = "phase_7_dashboard"
 SCREENSHOT = "dashboard.png"
+WORLD_SPEC = "world.yaml"  # the phase-3 spec whose world was shown, as the run saw it
+RUN_REGISTRY = "adapters"
+WORLD_EVENTS = ("shard.injected", "shard.hop", "shard.caught", "shard.handed", "shard.dropped",
+                "shard.delivered", "carrier.launched", "wave.front", "pulse.start")
 
 
 def agreement(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -37,22 +42,31 @@ class Phase7:
     """Driver for experiments/phase7.yaml."""
 
     phase = 7
-    replayed_types: tuple[str, ...] = ()
+    replayed_types = WORLD_EVENTS
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Serve the live world, watch it in Chromium, and measure frames end to end."""
+        import shutil
+
         from cybermesh_cli.dashboard.browser import find_chromium, open_page, probe
         from cybermesh_cli.dashboard.server import Dashboard, Running
-        from cybermesh_cli.dashboard.simulation import build_live
+        from cybermesh_cli.dashboard.simulation import simulation_for
         from cybermesh_cli.paths import PROJECT_ROOT
+        from cybermesh_cli.phases.embedding import embed_corpus
         from cybermesh_cli.pulses.adapters import Registry
+        from cybermesh_cli.spec import load_spec
 
         block = ctx.spec.block("phase7")
         duration = ctx.spec.block("duration")
         seconds = float(duration.get("minutes", 0)) * 60 or float(block["seconds"])
         find_chromium()
-        simulation = build_live(PROJECT_ROOT / block["world"], block["wave"],
-                                Registry(PROJECT_ROOT / block["registry"]), ctx.console)
+        world_spec = load_spec(PROJECT_ROOT / block["world"])
+        (ctx.dir / WORLD_SPEC).write_text(world_spec.to_yaml())
+        adapter = Registry(PROJECT_ROOT / block["registry"]).info(block["wave"]["adapter"])
+        shutil.copytree(adapter.path, ctx.dir / RUN_REGISTRY / adapter.name)
+        corpus = embed_corpus(ctx, world_spec.block("phase3"))
+        simulation = simulation_for(world_spec, corpus.keys, corpus.shards, block["wave"],
+                                    Registry(ctx.dir / RUN_REGISTRY))
         dashboard = Dashboard(simulation, ctx.events, block["fps"], block["ticks_per_frame"])
         running = Running(dashboard)
         ctx.console.print(f"dashboard at {running.url} for {seconds:.0f} s", highlight=False)
@@ -109,8 +123,21 @@ class Phase7:
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
     ) -> Iterator[Expected]:
-        """Return nothing: frames follow the wall clock."""
-        return iter(())
+        """Re-run the world from its saved spec, vectors and adapter up to the last logged tick."""
+        from safetensors.numpy import load_file
+
+        from cybermesh_cli.dashboard.simulation import simulation_for
+        from cybermesh_cli.phases.embedding import VECTORS_FILE
+        from cybermesh_cli.pulses.adapters import Registry
+        from cybermesh_cli.spec import load_spec
+
+        stored = load_file(str(run_dir / VECTORS_FILE))
+        simulation = simulation_for(load_spec(run_dir / WORLD_SPEC), stored["keys"],
+                                    stored["shards"], spec.block("phase7")["wave"],
+                                    Registry(run_dir / RUN_REGISTRY))
+        last = max((e["tick"] for e in events if e["type"] in WORLD_EVENTS), default=-1)
+        for _ in range(last + 1):
+            yield from simulation.advance(1)
 
     def state_bytes(self, spec: Spec) -> int | None:
         """Return None: the log keeps frames' metadata, not the world."""
