@@ -16,6 +16,9 @@ def test_hint_run_passes_and_replays(tmp_path):
     arms = figures["arms"]
     assert len(arms) == 12 and all(a["delivered"] == a["shards"] == 3000 for a in arms)
     assert (run / "hints.png").stat().st_size > 1000
+    report = (run / "report.md").read_text()
+    assert "| workload | half_life | shards |" in report  # the arms as a table
+    assert report.count("| skewed |") == 6 and "![hints.png](hints.png)" in report
     done = cli("replay", str(run), cwd=tmp_path)
     assert done.returncode == 0 and "re-simulation verified 13 events" in done.stdout
 

@@ -242,13 +242,12 @@ def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:
     """Copy the two adapters the spec names into the run folder; the run uses the copies."""
     import shutil
 
+    if block["adapter"] == block["other_adapter"]:
+        raise UserError("phase4.other_adapter: must differ from phase4.adapter")
     source = Registry(PROJECT_ROOT / block["registry"])
     target = Registry(run_dir / RUN_REGISTRY)
     for name in (block["adapter"], block["other_adapter"]):
-        info = source.info(name)
-        shutil.copytree(info.path, target.root / name)
-    if block["adapter"] == block["other_adapter"]:
-        raise UserError("phase4.other_adapter: must differ from phase4.adapter")
+        shutil.copytree(source.info(name).path, target.root / name)
     return target
 
 

@@ -12,6 +12,22 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _is_table(value: Any) -> bool:
+    """A non-empty list of flat dicts reads best as a table."""
+    return (isinstance(value, list) and bool(value) and all(isinstance(r, dict) for r in value)
+            and all(not isinstance(v, dict | list) for r in value for v in r.values()))
+
+
+def _cell(value: Any) -> str:
+    return _fmt(value) if isinstance(value, float) else str(value)
+
+
+def _table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    return [f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}",
+            *(f"| {' | '.join(_cell(row.get(c, '')) for c in columns)} |" for row in rows)]
+
+
 def render_report(
     manifest: Mapping[str, Any],
     criteria: Sequence[Criterion],
@@ -41,7 +57,10 @@ def render_report(
     ]
     if figures:
         lines += ["", "## Figures", ""]
-        lines += [f"- **{key}**: {value}" for key, value in figures.items()]
+        tables = {k: v for k, v in figures.items() if _is_table(v)}
+        lines += [f"- **{key}**: {value}" for key, value in figures.items() if key not in tables]
+        for key, rows in tables.items():
+            lines += ["", f"**{key}**", "", *_table(rows)]
     if plots:
         lines += ["", "## Plots", ""]
         lines += [f"![{name}]({name})" for name in plots]
