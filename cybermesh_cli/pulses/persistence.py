@@ -96,10 +96,6 @@ class Lifetimes:
     ticks: int
     by_arm: dict[str, NDArray[np.int64]]
 
-    def censored(self, arm: str) -> int:
-        """Trials of ``arm`` still alive at the horizon."""
-        return int((self.by_arm[arm] >= self.ticks).sum())
-
 
 def measure_lifetimes(
     initial: Batch,
