@@ -41,6 +41,7 @@ def test_bad_seeds_are_refused(text):
     (("--seeds", "x"), "--seeds 'x'"),
     (("--grid", "phase1.rule"), "--grid 'phase1.rule'"),
     (("--grid", "phase1.energy.half_life=fast"), "phase1.energy.half_life"),
+    (("--seeds", "0..2", "--grid", "phase1.energy.half_life=5,fast"), "phase1.energy.half_life"),
     (("--backend", "dask"), "--backend 'dask'"),
 ])
 def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, args, message):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # importing the registry pulls in torch: only when a command runs
+    from cybermesh_cli.pulses.adapters import Registry
 
 app = typer.Typer(help="LoRA adapters for the neural CA: train, list, show, switch.",
                   no_args_is_help=True)
@@ -18,7 +21,7 @@ RegistryOption = Annotated[
 ]
 
 
-def _registry(path: Path | None) -> object:
+def _registry(path: Path | None) -> Registry:
     from cybermesh_cli.paths import ADAPTERS_DIR
     from cybermesh_cli.pulses.adapters import Registry
 
@@ -32,7 +35,6 @@ def train(
 ) -> None:
     """Train the adapter a spec describes and save it, with the spec and its figures."""
     from cybermesh_cli.paths import SCHEMAS_DIR
-    from cybermesh_cli.pulses.adapters import Registry
     from cybermesh_cli.pulses.training import train_adapter
     from cybermesh_cli.spec import load_yaml_file
     from cybermesh_cli.substrate.rules import parse_rule
@@ -40,7 +42,6 @@ def train(
     config = load_yaml_file(spec_file, SCHEMAS_DIR / "adapter.yaml")
     parse_rule(config["rule"])
     target = _registry(registry)
-    assert isinstance(target, Registry)  # noqa: S101
     console = Console()
     with console.status(f"training {config['name']} ({config['fit']['steps']} steps) ..."):
         trained = train_adapter(config)
@@ -52,10 +53,7 @@ def train(
 @app.command("list")
 def list_adapters(registry: RegistryOption = None) -> None:
     """List the registry's adapters with their purpose and size."""
-    from cybermesh_cli.pulses.adapters import Registry
-
     store = _registry(registry)
-    assert isinstance(store, Registry)  # noqa: S101
     table = Table(title=f"adapters in {store.root}")
     for column in ("name", "rule", "rank", "noise", "bytes", "purpose"):
         table.add_column(column)
@@ -76,10 +74,7 @@ def show(
     """Show an adapter's training spec, training figures and files."""
     import yaml
 
-    from cybermesh_cli.pulses.adapters import Registry
-
     store = _registry(registry)
-    assert isinstance(store, Registry)  # noqa: S101
     info = store.info(name)
     console = Console()
     console.print(f"[bold]{info.name}[/]  {info.path}")
@@ -102,13 +97,12 @@ def switch(
     """Switch the neural CA to NAME and back, timing it; checks the base returns exactly."""
     import numpy as np
 
-    from cybermesh_cli.pulses.adapters import PulseEngine, Registry
+    from cybermesh_cli.pulses.adapters import PulseEngine
     from cybermesh_cli.pulses.nca import NeuralCA
     from cybermesh_cli.pulses.persistence import kernel_stepper
     from cybermesh_cli.substrate.rules import parse_rule
 
     store = _registry(registry)
-    assert isinstance(store, Registry)  # noqa: S101
     info = store.info(name)
     engine = PulseEngine(NeuralCA(parse_rule(info.training["rule"]), info.training["hidden"]),
                          store)

@@ -80,7 +80,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     grid_values = parse_grid(grid)
     spec = load_spec(spec_path)
     plan = expand(spec_path, seed_list, grid_values, name or spec.name)
-    for run in plan.runs[:len(plan.points)]:  # every grid point must give a valid spec
+    for run in {r.point: r for r in plan.runs}.values():  # every grid point: a valid spec
         load_spec(spec_path, list(run.overrides), run.seed)
     folder = runs_root / plan.sweep_id
     folder.mkdir(parents=True, exist_ok=True)

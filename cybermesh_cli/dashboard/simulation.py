@@ -173,20 +173,12 @@ class Simulation:
 def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
                console: Any) -> Simulation:
     """Embed the corpus of a phase-3 spec and build its world (live mode)."""
-    from cybermesh_cli.paths import PROJECT_ROOT
-    from cybermesh_cli.shards.corpus import load_corpus
-    from cybermesh_cli.shards.embedders import make_embedder
+    from cybermesh_cli.phases.embedding import embed_topics
     from cybermesh_cli.spec import load_spec
 
     spec = load_spec(spec_path)
-    block = spec.block("phase3")
-    config = block["embedder"]
-    with console.status(f"loading the {config['backend']} embedder ..."):
-        choice = make_embedder(config["backend"], config.get("host"), float(config["timeout_s"]))
-        topics = load_corpus(PROJECT_ROOT / block["corpus"])
-        keys = choice.embedder.embed([t.key_text for t in topics], "document")
-        vectors = choice.embedder.embed([s for t in topics for s in t.shard_texts], "query")
-    return simulation_for(spec, keys, vectors, wave, registry)
+    corpus, _ = embed_topics(spec.block("phase3"), console)
+    return simulation_for(spec, corpus.keys, corpus.shards, wave, registry)
 
 
 def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],

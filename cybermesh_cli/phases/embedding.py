@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from rich.console import Console
 from safetensors.numpy import save_file
 
 from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.phases.base import RunContext
 from cybermesh_cli.shards.corpus import load_corpus
-from cybermesh_cli.shards.embedders import Embedder, Vectors, make_embedder
+from cybermesh_cli.shards.embedders import Embedder, EmbedderChoice, Vectors, make_embedder
 
 VECTORS_FILE = "vectors.safetensors"
 
@@ -32,22 +33,29 @@ class EmbeddedCorpus:
     embedder: Embedder
 
 
-def embed_corpus(ctx: RunContext, block: Mapping[str, Any]) -> EmbeddedCorpus:
-    """Embed the spec's corpus with the spec's embedder; save the vectors with the run."""
+def embed_topics(block: Mapping[str, Any],
+                 console: Console) -> tuple[EmbeddedCorpus, EmbedderChoice]:
+    """Embed the corpus a spec block names with its embedder; also return the embedder choice."""
     topics = load_corpus(PROJECT_ROOT / block["corpus"])
     config = block["embedder"]
-    with ctx.console.status(f"loading the {config['backend']} embedder ..."):
+    with console.status(f"loading the {config['backend']} embedder ..."):
         choice = make_embedder(config["backend"], config.get("host"),
                                float(config["timeout_s"]),
                                batch_size=int(config.get("batch_size", 32)))
     if choice.requested == "auto":
-        ctx.console.print(f"[yellow]embedder:[/] {choice.reason}", highlight=False)
+        console.print(f"[yellow]embedder:[/] {choice.reason}", highlight=False)
     texts = [s for t in topics for s in t.shard_texts]
     labels = np.repeat(np.arange(len(topics)), [len(t.shard_texts) for t in topics])
     keys = choice.embedder.embed([t.key_text for t in topics], "document")
     shards = choice.embedder.embed(texts, "query")
+    return EmbeddedCorpus(keys, shards, labels.astype(np.int64), texts, choice.embedder), choice
+
+
+def embed_corpus(ctx: RunContext, block: Mapping[str, Any]) -> EmbeddedCorpus:
+    """Embed the spec's corpus with the spec's embedder; save the vectors with the run."""
+    corpus, choice = embed_topics(block, ctx.console)
     ctx.manifest_notes["embedder"] = {**choice.embedder.describe(),
                                       "requested": choice.requested, "reason": choice.reason}
-    save_file({"keys": keys, "shards": shards, "labels": labels.astype(np.int64)},
+    save_file({"keys": corpus.keys, "shards": corpus.shards, "labels": corpus.labels},
               str(ctx.dir / VECTORS_FILE))
-    return EmbeddedCorpus(keys, shards, labels.astype(np.int64), texts, choice.embedder)
+    return corpus

@@ -23,7 +23,7 @@ import numpy as np
 from cybermesh_cli.errors import UserError
 from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
-from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
+from cybermesh_cli.pulses.adapters import RUN_COPY, WEIGHTS, PulseEngine, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.persistence import (
     Batch,
@@ -40,7 +40,6 @@ from cybermesh_cli.spec import Spec
 from cybermesh_cli.substrate.rules import parse_rule
 
 SECTION = "phase_4_lora_pulse"
-RUN_REGISTRY = "adapters"  # the run folder keeps a copy of the adapters it used, for replay
 
 
 def _engine(block: Mapping[str, Any], registry: Registry, device: str = "cpu") -> PulseEngine:
@@ -230,7 +229,7 @@ class Phase4:
     ) -> Iterator[Expected]:
         """Re-run everything from the seed and the adapters the run copied."""
         block = spec.block("phase4")
-        return _all_events(block, Registry(run_dir / RUN_REGISTRY), spec.seed)
+        return _all_events(block, Registry(run_dir / RUN_COPY), spec.seed)
 
     def state_bytes(self, spec: Spec) -> int | None:
         """One byte a cell of the wave's world."""
@@ -240,15 +239,10 @@ class Phase4:
 
 def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:
     """Copy the two adapters the spec names into the run folder; the run uses the copies."""
-    import shutil
-
     if block["adapter"] == block["other_adapter"]:
         raise UserError("phase4.other_adapter: must differ from phase4.adapter")
-    source = Registry(PROJECT_ROOT / block["registry"])
-    target = Registry(run_dir / RUN_REGISTRY)
-    for name in (block["adapter"], block["other_adapter"]):
-        shutil.copytree(source.info(name).path, target.root / name)
-    return target
+    return Registry(PROJECT_ROOT / block["registry"]).copy_to(
+        [block["adapter"], block["other_adapter"]], run_dir / RUN_COPY)
 
 
 def _plots(folder: Path, base: np.ndarray, pulsed: np.ndarray, mesh: Mesh,

@@ -24,7 +24,6 @@ from cybermesh_cli.spec import Spec
 SECTION = "phase_7_dashboard"
 SCREENSHOT = "dashboard.png"
 WORLD_SPEC = "world.yaml"  # the phase-3 spec whose world was shown, as the run saw it
-RUN_REGISTRY = "adapters"
 WORLD_EVENTS = ("shard.injected", "shard.hop", "shard.caught", "shard.handed", "shard.dropped",
                 "shard.delivered", "carrier.launched", "wave.front", "pulse.start")
 
@@ -46,14 +45,12 @@ class Phase7:
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Serve the live world, watch it in Chromium, and measure frames end to end."""
-        import shutil
-
         from cybermesh_cli.dashboard.browser import find_chromium, open_page, probe
         from cybermesh_cli.dashboard.server import Dashboard, Running
         from cybermesh_cli.dashboard.simulation import simulation_for
         from cybermesh_cli.paths import PROJECT_ROOT
         from cybermesh_cli.phases.embedding import embed_corpus
-        from cybermesh_cli.pulses.adapters import Registry
+        from cybermesh_cli.pulses.adapters import RUN_COPY, Registry
         from cybermesh_cli.spec import load_spec
 
         block = ctx.spec.block("phase7")
@@ -62,11 +59,11 @@ class Phase7:
         find_chromium()
         world_spec = load_spec(PROJECT_ROOT / block["world"])
         (ctx.dir / WORLD_SPEC).write_text(world_spec.to_yaml())
-        adapter = Registry(PROJECT_ROOT / block["registry"]).info(block["wave"]["adapter"])
-        shutil.copytree(adapter.path, ctx.dir / RUN_REGISTRY / adapter.name)
+        registry = Registry(PROJECT_ROOT / block["registry"]).copy_to(
+            [block["wave"]["adapter"]], ctx.dir / RUN_COPY)
         corpus = embed_corpus(ctx, world_spec.block("phase3"))
         simulation = simulation_for(world_spec, corpus.keys, corpus.shards, block["wave"],
-                                    Registry(ctx.dir / RUN_REGISTRY))
+                                    registry)
         dashboard = Dashboard(simulation, ctx.events, block["fps"], block["ticks_per_frame"])
         running = Running(dashboard)
         ctx.console.print(f"dashboard at {running.url} for {seconds:.0f} s", highlight=False)
@@ -128,13 +125,13 @@ class Phase7:
 
         from cybermesh_cli.dashboard.simulation import simulation_for
         from cybermesh_cli.phases.embedding import VECTORS_FILE
-        from cybermesh_cli.pulses.adapters import Registry
+        from cybermesh_cli.pulses.adapters import RUN_COPY, Registry
         from cybermesh_cli.spec import load_spec
 
         stored = load_file(str(run_dir / VECTORS_FILE))
         simulation = simulation_for(load_spec(run_dir / WORLD_SPEC), stored["keys"],
                                     stored["shards"], spec.block("phase7")["wave"],
-                                    Registry(run_dir / RUN_REGISTRY))
+                                    Registry(run_dir / RUN_COPY))
         last = max((e["tick"] for e in events if e["type"] in WORLD_EVENTS), default=-1)
         for _ in range(last + 1):
             yield from simulation.advance(1)

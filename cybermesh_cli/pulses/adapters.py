@@ -30,6 +30,7 @@ CONFIG = "adapter_config.json"
 TRAINING = "training.yaml"
 METRICS = "metrics.json"
 PICKLED = ("adapter_model.bin", "pytorch_model.bin")
+RUN_COPY = "adapters"  # a run folder keeps copies of the adapters it used, for replay
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -84,6 +85,12 @@ class Registry:
         metrics_file = path / METRICS
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         return AdapterInfo(name, path, training, metrics)
+
+    def copy_to(self, names: list[str], root: Path) -> Registry:
+        """Copy the named adapters (each checked) into a new registry at ``root``."""
+        for name in names:
+            shutil.copytree(self.info(name).path, root / name)
+        return Registry(root)
 
     def save(self, model: Any, name: str, training: dict[str, Any],
              metrics: dict[str, Any]) -> AdapterInfo:
