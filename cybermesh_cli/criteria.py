@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.paths import SCHEMAS_DIR, THRESHOLDS_FILE
 from cybermesh_cli.spec import load_yaml_file
 
@@ -32,7 +32,7 @@ def direction(name: str) -> str:
         return "<="
     if name in _AT_LEAST or name.startswith("min_"):
         return ">="
-    raise UserError(f"threshold {name!r}: name must start with max_ or min_ (or be a policy key)")
+    raise InputError(f"threshold {name!r}: name must start with max_ or min_ (or be a policy key)")
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ def threshold(thresholds: Mapping[str, Any], key: str) -> float:
     node: Any = thresholds
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            raise UserError(f"{THRESHOLDS_FILE.name}: no threshold {key!r}")
+            raise InputError(f"{THRESHOLDS_FILE.name}: no threshold {key!r}")
         node = node[part]
     if isinstance(node, Mapping):
-        raise UserError(f"{THRESHOLDS_FILE.name}: {key!r} is a group, not a threshold")
+        raise InputError(f"{THRESHOLDS_FILE.name}: {key!r} is a group, not a threshold")
     return float(node)
 
 

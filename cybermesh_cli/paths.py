@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
@@ -19,5 +19,5 @@ def inside(path: Path, root: Path, what: str) -> Path:
     resolved = path.resolve()
     base = root.resolve()
     if resolved != base and not resolved.is_relative_to(base):
-        raise UserError(f"{path}: {what} must stay inside {root}/ (it resolves to {resolved})")
+        raise InputError(f"{path}: {what} must stay inside {root}/ (it resolves to {resolved})")
     return resolved

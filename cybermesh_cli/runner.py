@@ -12,7 +12,7 @@ from rich.console import Console
 
 from cybermesh_cli.criteria import Criterion, evaluate, load_thresholds
 from cybermesh_cli.device import pick_device
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.phases import load_driver
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.runs.events import EventLog
@@ -93,7 +93,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
         except KeyboardInterrupt:
             outcome.status = "interrupted"
             log.warning("interrupted at tick %d", ctx.tick)
-        except UserError as exc:
+        except InputError as exc:
             outcome.error = str(exc)
             raise
         except Exception as exc:  # a bug: keep the run folder consistent, log the traceback

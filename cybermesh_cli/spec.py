@@ -1,6 +1,6 @@
 """Experiment specs: YAML -> yamale schema -> an immutable, validated :class:`Spec`.
 
-Every problem is reported as one :class:`UserError` line naming the file, the key and, where
+Every problem is reported as one :class:`InputError` line naming the file, the key and, where
 the YAML parser knows it, the line.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 import yamale
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.paths import SCHEMAS_DIR
 
 EXPERIMENT_SCHEMA = SCHEMAS_DIR / "experiment.yaml"
@@ -86,25 +86,25 @@ def _key_lines(text: str) -> dict[str, int]:
 
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
-        raise UserError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file")
     if not path.is_file():
-        raise UserError(f"{path}: not a file")
+        raise InputError(f"{path}: not a file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc})") from None
+        raise InputError(f"{path}: cannot read ({exc})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        raise UserError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
+        raise InputError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: YAML error: {exc}") from None
+        raise InputError(f"{path}: YAML error: {exc}") from None
     if data is None:
-        raise UserError(f"{path}: file is empty")
+        raise InputError(f"{path}: file is empty")
     if not isinstance(data, dict):
-        raise UserError(f"{path}: top level must be a mapping of keys, not {type(data).__name__}")
+        raise InputError(f"{path}: top level must be a mapping of keys, not {type(data).__name__}")
     return data, text
 
 
@@ -129,7 +129,7 @@ def validate_mapping(
     if culprit:
         where += f" (set by --set {culprit})"
     more = f" [+{len(result.errors) - 1} more]" if len(result.errors) > 1 else ""
-    raise UserError(f"{where}: {message}{more}")
+    raise InputError(f"{where}: {message}{more}")
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -138,11 +138,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
-            raise UserError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. duration.ticks=100")
+            raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. duration.ticks=100")
         try:
             value = yaml.safe_load(raw) if raw else ""
         except yaml.YAMLError as exc:
-            raise UserError(f"--set {item!r}: value is not valid YAML ({exc})") from None
+            raise InputError(f"--set {item!r}: value is not valid YAML ({exc})") from None
         node: dict[str, Any] = result
         parts = key.split(".")
         for depth, part in enumerate(parts[:-1]):
@@ -150,7 +150,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
             if not isinstance(child, dict):
                 path = ".".join(parts[: depth + 1])
                 kind = type(child).__name__
-                raise UserError(f"--set {item!r}: {path} is not a mapping (it holds {kind})")
+                raise InputError(f"--set {item!r}: {path} is not a mapping (it holds {kind})")
             node = child
         node[parts[-1]] = value
     return result
@@ -160,10 +160,10 @@ def check_phase_block(data: Mapping[str, Any], source: Path) -> None:
     """Check that a phase N spec carries the ``phaseN`` block its driver reads, and no other."""
     block = f"phase{data['phase']}"
     if block not in data:
-        raise UserError(f"{source}: {block}: missing; a phase {data['phase']} spec needs it")
+        raise InputError(f"{source}: {block}: missing; a phase {data['phase']} spec needs it")
     extra = [k for k in data if k.startswith("phase") and k not in ("phase", block)]
     if extra:
-        raise UserError(f"{source}: {extra[0]}: does not belong in a phase {data['phase']} spec")
+        raise InputError(f"{source}: {extra[0]}: does not belong in a phase {data['phase']} spec")
 
 
 def load_spec(path: Path, overrides: Sequence[str] = (), seed: int | None = None) -> Spec:

@@ -9,7 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
+from cybermesh_cli.phases import state_bytes
 from cybermesh_cli.runs.compression import compression, newest_run_with_state
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -19,9 +20,9 @@ parser.add_argument("--run", type=Path)
 parser.add_argument("--min-ratio", type=float, default=20.0)
 args = parser.parse_args()
 try:
-    run = args.run or newest_run_with_state(Path("runs"))
-    result = compression(run)
-except UserError as exc:
+    run = args.run or newest_run_with_state(Path("runs"), state_bytes)
+    result = compression(run, state_bytes)
+except InputError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)
 verdict = "ok" if result.ratio >= args.min_ratio else "TOO LARGE"

@@ -3,14 +3,14 @@
 import sys
 from pathlib import Path
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.runs.events import read_events
 
 status = 0
 for name in sys.argv[1:] or ["logs/events.jsonl"]:
     try:
         read = read_events(Path(name))
-    except (UserError, OSError) as exc:
+    except (InputError, OSError) as exc:
         print(f"invalid: {exc}")
         status = 1
         continue

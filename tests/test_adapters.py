@@ -8,15 +8,14 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.persistence import kernel_stepper
 from cybermesh_cli.pulses.training import train_adapter
-from cybermesh_cli.pulses.world import PulsedWorld
-from cybermesh_cli.shards.mesh import Mesh
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY
+from cybermesh_cli.world import World, WorldConfig
 from tests.conftest import REPO, cli
 
 SHIPPED = REPO / "adapters"
@@ -69,7 +68,7 @@ def test_switching_back_restores_the_base_rule_exactly():
 def test_pickled_weights_are_refused_before_loading(tmp_path):
     shutil.copytree(SHIPPED / "glider-guard", tmp_path / "glider-guard")
     (tmp_path / "glider-guard" / "adapter_model.bin").write_bytes(b"not loaded")
-    with pytest.raises(UserError, match="pickled adapter weights are refused"):
+    with pytest.raises(InputError, match="pickled adapter weights are refused"):
         PulseEngine(NeuralCA(CONWAY, 64), Registry(tmp_path)).load("glider-guard")
     done = cli("adapter", "show", "glider-guard", "--registry", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "adapter_model.bin" in done.stderr
@@ -78,7 +77,7 @@ def test_pickled_weights_are_refused_before_loading(tmp_path):
 
 def test_an_adapter_for_another_network_is_refused():
     engine = PulseEngine(NeuralCA(CONWAY, 32), Registry(SHIPPED))
-    with pytest.raises(UserError, match="64 hidden units; this CA is B3/S23 with 32"):
+    with pytest.raises(InputError, match="64 hidden units; this CA is B3/S23 with 32"):
         engine.load("glider-guard")
 
 
@@ -113,22 +112,24 @@ def test_adapter_cli_lists_shows_and_switches(tmp_path):
 
 
 def test_a_pulse_changes_only_its_light_cone_and_the_base_resumes_after_it():
-    mesh, tile, ticks = Mesh(3, 3), 16, 6
+    ticks = 6
     start = _soups(1, 48)[0]
-    world = PulsedWorld(start, mesh, tile, PulseEngine(NeuralCA(CONWAY, 64), Registry(SHIPPED)))
+    world = World(WorldConfig(CONWAY, 3, 3, 16), seed=0, cells=start,
+                  engine=PulseEngine(NeuralCA(CONWAY, 64), Registry(SHIPPED)))
+    assert world.pulses is not None
+    world.pulses.start(4, "glider-guard", tick=0, ticks=ticks)  # the centre tile
     plain = Grid(start, CONWAY)
-    for _ in range(ticks):
-        world.step({"glider-guard": [4]})  # the centre tile
-        plain.step(1)
+    events = world.run(ticks)
+    plain.step(ticks)
+    assert [e.type for e in events if e.type.startswith("pulse")] == []
     differs = world.grid.cells != plain.cells
     assert differs.any()
-    reach = world.tile_mask([4])
+    reach = world.tiling.mask([4])
     for _ in range(ticks):  # information travels one cell a tick
         reach |= np.roll(reach, 1, 0) | np.roll(reach, -1, 0)
         reach |= np.roll(reach, 1, 1) | np.roll(reach, -1, 1)
     assert not (differs & ~reach).any()
     after = Grid(world.grid.cells, CONWAY)
-    for _ in range(10):
-        world.step({"glider-guard": []})
+    assert [e.type for e in world.run(10) if e.type.startswith("pulse")] == ["pulse.end"]
     after.step(10)
     assert np.array_equal(world.grid.cells, after.cells)

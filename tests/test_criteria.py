@@ -3,7 +3,7 @@
 import pytest
 
 from cybermesh_cli.criteria import direction, evaluate, load_thresholds
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 # The policy's phase-specific performance thresholds, verbatim.
 POLICY = {
@@ -43,7 +43,7 @@ def test_direction(name, op):
 
 
 def test_unknown_direction_is_an_error():
-    with pytest.raises(UserError, match="max_ or min_"):
+    with pytest.raises(InputError, match="max_ or min_"):
         direction("speed")
 
 
@@ -56,5 +56,5 @@ def test_evaluate_passes_and_fails_at_the_boundary():
 
 
 def test_unknown_criterion_is_an_error():
-    with pytest.raises(UserError, match="no threshold"):
+    with pytest.raises(InputError, match="no threshold"):
         evaluate({"phase_1_ca_grid.nothing.max_x": 1.0}, load_thresholds())

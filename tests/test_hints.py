@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cybermesh_cli.shards.hints import Trails, search
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 
 KEYS = np.eye(25, dtype=np.float32)

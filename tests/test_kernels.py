@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate import kernels
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY, parse_rule
@@ -76,7 +76,7 @@ def test_rule_strings(text, name):
 
 @pytest.mark.parametrize("text", ["B9/S23", "B3/S23/G", "life", "B33/S2", "", "S23/B3x"])
 def test_malformed_rules_are_one_line_errors(text):
-    with pytest.raises(UserError, match="rule"):
+    with pytest.raises(InputError, match="rule"):
         parse_rule(text)
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.gates.perf import check_speedups, save_baseline
 
 
@@ -44,5 +44,5 @@ def test_regression_against_stored_ratio_fails(tmp_path):
 def test_missing_benchmark_is_an_error(tmp_path):
     bench, rules = _bench(tmp_path, 1.0, 2.5)
     rules.write_text("test_other:\n  baseline: test_slow\n  min_speedup: 2\n")
-    with pytest.raises(UserError, match="did not run"):
+    with pytest.raises(InputError, match="did not run"):
         check_speedups(bench, rules, tmp_path / "none.json")

@@ -22,7 +22,7 @@ def test_pulse_run_passes_and_replays(tmp_path):
     done = cli("replay", str(run), cwd=tmp_path)
     assert done.returncode == 0 and "re-simulation verified" in done.stdout
 
-    copy, line, _ = tampered_copy(run, lambda raw: b'"world.state"' in raw and b'"tick":5,' in raw,
+    copy, line, _ = tampered_copy(run, lambda raw: b'"state.digest"' in raw and b'"tick":5,' in raw,
                                   lambda e: e["payload"].update(population=-1))
     tampered = cli("replay", str(copy), cwd=tmp_path)
     assert tampered.returncode == 1 and f"line {line}" in tampered.stdout

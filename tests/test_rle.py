@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate.rle import MAX_LINE, Pattern, format_rle, parse_rle, read_rle
 from tests.conftest import REPO
 
@@ -60,10 +60,10 @@ def test_reads_lifewiki_style_input():
     ],
 )
 def test_malformed_rle_names_the_line(text, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(InputError, match=message):
         parse_rle(text, "bad.rle")
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(UserError, match="no such file"):
+    with pytest.raises(InputError, match="no such file"):
         read_rle(Path(tmp_path / "none.rle"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
 
 

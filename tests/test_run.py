@@ -108,15 +108,18 @@ def test_runs_list_shows_each_run(tmp_path, phase0_spec):
     assert "phase0-setup" in done.stdout and "passed" in done.stdout and "5/5" in done.stdout
 
 
-def test_replay_refuses_paths_outside_runs(tmp_path, phase0_spec):
-    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
-    run = _only_run(tmp_path)
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    (outside / "events.jsonl").write_bytes((run / "events.jsonl").read_bytes())
-    (tmp_path / "runs" / "link").symlink_to(outside)
-    for path in ("runs/../elsewhere", str(outside), "runs/link", str(REPO)):
+def test_replay_takes_a_run_folder_anywhere_and_refuses_what_is_not_one(tmp_path, phase0_spec):
+    out = tmp_path / "elsewhere" / "runs"
+    assert cli("run", str(phase0_spec), "--out", str(out), cwd=tmp_path).returncode == 0
+    (run,) = out.iterdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    (tmp_path / "link").symlink_to(run)
+    for path in (str(run), "../elsewhere/runs/" + run.name, str(tmp_path / "link")):
+        done = cli("replay", path, cwd=other)
+        assert done.returncode == 0, (path, done.stderr)
+    (other / "events.jsonl").write_bytes((run / "events.jsonl").read_bytes())
+    for path in (str(other), str(REPO), str(tmp_path / "missing")):
         done = cli("replay", path, cwd=tmp_path)
         assert done.returncode == 2, path
-        assert "must stay inside runs/" in done.stderr and "Traceback" not in done.stderr
-    assert cli("replay", f"runs/{run.name}", cwd=tmp_path).returncode == 0
+        assert "run folder" in done.stderr and "Traceback" not in done.stderr

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.shards.runtime import InvariantError, Runtime
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.spec import apply_overrides, load_spec
 from tests.conftest import REPO, cli
 
@@ -39,7 +39,7 @@ def test_error_names_the_line_of_the_key(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(GOOD.replace("events_per_tick: 40", "events_per_tick: 0"))
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "events_per_tick" in t)
-    with pytest.raises(UserError, match=rf"phase0.events_per_tick \(line {line}\): 0 is less"):
+    with pytest.raises(InputError, match=rf"phase0.events_per_tick \(line {line}\): 0 is less"):
         load_spec(path)
 
 

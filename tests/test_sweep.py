@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds, run_status
 from tests.conftest import REPO, cli
 
@@ -33,7 +33,7 @@ def test_seeds_and_grid_expand_into_named_runs(tmp_path):
 
 @pytest.mark.parametrize("text", ["", "3..1", "a", "1,1", "0..2,2"])
 def test_bad_seeds_are_refused(text):
-    with pytest.raises(UserError, match="--seeds"):
+    with pytest.raises(InputError, match="--seeds"):
         parse_seeds(text)
 
 

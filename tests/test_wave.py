@@ -3,7 +3,7 @@
 import math
 
 from cybermesh_cli.pulses.wave import digest, front_speed, join, split, spread
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 
 DATA = bytes(range(256)) * 37
 

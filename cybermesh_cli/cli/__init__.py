@@ -6,9 +6,11 @@ Only typer and rich are imported at start-up; each command imports what it needs
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from cybermesh_cli.cli import (
     adapter,
@@ -22,15 +24,30 @@ from cybermesh_cli.cli import (
     spec,
     sweep,
 )
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import CyberMeshError
 
 app = typer.Typer(
     name="cybermesh",
     help="Run, replay and gate CyberMesh experiments (CA substrate, vector shards, LoRA pulses).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from cybermesh_cli import __version__
+
+        typer.echo(f"cybermesh {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Run, replay and gate CyberMesh experiments (CA substrate, vector shards, LoRA pulses)."""
 app.command("run")(run.run)
 app.command("replay")(replay.replay)
 app.command("dashboard")(dashboard.dashboard)
@@ -47,6 +64,7 @@ def main() -> None:
     """Entry point: one red line and exit 2 for bad input, never a traceback."""
     try:
         app()
-    except UserError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except CyberMeshError as exc:
+        message = Text.assemble(("error: ", "bold red"), str(exc))  # user text is never markup
+        Console(stderr=True).print(message, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -22,15 +22,15 @@ def substrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
     """Cell updates per second of the Life kernels against numpy's eight-roll baseline."""
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.substrate.bench import bench_substrate, rows_to_json
 
     try:
         side_list = [int(s) for s in sizes.split(",")]
     except ValueError:
-        raise UserError(f"--sizes {sizes!r}: expected comma-separated integers") from None
+        raise InputError(f"--sizes {sizes!r}: expected comma-separated integers") from None
     if any(s < 3 for s in side_list):
-        raise UserError(f"--sizes {sizes!r}: every side must be at least 3")
+        raise InputError(f"--sizes {sizes!r}: every side must be at least 3")
     console = Console()
     with console.status("benchmarking the substrate kernels ..."):
         rows = bench_substrate(side_list, rules.split(","), repeats, threads=threads)
@@ -56,14 +56,14 @@ def embed(
     host: Annotated[str | None, typer.Option(help="Ollama host.")] = None,
 ) -> None:
     """Embedding latency per batch (median, p95) and texts per second, by batch size."""
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.shards.bench import bench_embedder
     from cybermesh_cli.shards.embedders import make_embedder
 
     try:
         sizes = tuple(int(s) for s in batch_sizes.split(","))
     except ValueError:
-        raise UserError(f"--batch-sizes {batch_sizes!r}: expected integers") from None
+        raise InputError(f"--batch-sizes {batch_sizes!r}: expected integers") from None
     console = Console()
     with console.status(f"benchmarking the {backend} embedder ..."):
         choice = make_embedder(backend, host)
@@ -76,3 +76,55 @@ def embed(
         table.add_row(str(r.batch_size), f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}",
                       f"{r.texts_per_s:.0f}")
     console.print(table)
+
+
+@app.command("world")
+def world(
+    spec: Annotated[str, typer.Option(help="A phase-3 spec whose world is timed.")] = (
+        "experiments/phase3.yaml"),
+    sides: Annotated[str, typer.Option(help="Comma-separated mesh sides (bots a side).")] = (
+        "5,32,64"),
+    ticks: Annotated[int, typer.Option(min=1, max=100000, help="Ticks a timed block.")] = 100,
+    repeats: Annotated[int, typer.Option(min=1, max=1000, help="Timed blocks (median).")] = 5,
+    warmup: Annotated[int, typer.Option(min=0, max=100000, help="Ticks before timing.")] = 100,
+    backend: Annotated[str | None, typer.Option(
+        help="Embedder (default: the spec's): local, ollama, hash or auto.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """Ticks/s and microseconds per bot-tick of the world, by mesh size (median of blocks)."""
+    from pathlib import Path
+
+    from cybermesh_cli.errors import InputError
+    from cybermesh_cli.shards.corpus import embed_topics
+    from cybermesh_cli.spec import load_spec
+    from cybermesh_cli.world.bench import bench_world
+
+    try:
+        side_list = [int(s) for s in sides.split(",")]
+    except ValueError:
+        raise InputError(f"--sides {sides!r}: expected comma-separated integers") from None
+    if any(not 1 <= s <= 64 for s in side_list):
+        raise InputError(f"--sides {sides!r}: every side must be 1 to 64")
+    loaded = load_spec(Path(spec))
+    if loaded.phase != 3:
+        raise InputError(f"{spec}: phase: bench world needs a phase 3 spec, got {loaded.phase}")
+    block = dict(loaded.block("phase3"))
+    if backend is not None:
+        block["embedder"] = {**block["embedder"], "backend": backend}
+    console = Console(stderr=True)
+    corpus, _ = embed_topics(block, console)
+    with console.status("timing the world ...") as status:
+        rows = bench_world(block, corpus.keys, corpus.shards, side_list, ticks, repeats, warmup,
+                           loaded.seed, lambda size: status.update(f"timing the world: {size}"))
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in rows], indent=1))
+        return
+    table = Table(title=f"the world of {spec}: median of {repeats} blocks of {ticks} ticks; "
+                  f"x first = cost a bot-tick against the {side_list[0]}x{side_list[0]} mesh")
+    for column in ("mesh", "bots", "ticks/s", "us/bot-tick", "cpu us/bot-tick", "x first"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        table.add_row(f"{r.side}x{r.side}", str(r.bots), f"{r.ticks_per_s:,.1f}",
+                      f"{r.us_per_bot_tick:.2f}", f"{r.cpu_us_per_bot_tick:.2f}",
+                      f"{r.ratio_to_first:.2f}")
+    Console().print(table)

@@ -38,7 +38,7 @@ def dashboard(
 
     from cybermesh_cli.dashboard.server import Dashboard, Running
     from cybermesh_cli.dashboard.simulation import build_live, build_replay
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.paths import PROJECT_ROOT
     from cybermesh_cli.pulses.adapters import Registry
     from cybermesh_cli.runs.events import EventLog
@@ -48,11 +48,12 @@ def dashboard(
     console = Console(stderr=True)
     spec = load_spec(spec_file)
     if spec.phase != 7:
-        raise UserError(f"{spec_file}: phase: the dashboard needs a phase 7 spec, got {spec.phase}")
+        raise InputError(f"{spec_file}: phase: the dashboard needs a phase 7 spec, got "
+                         f"{spec.phase}")
     block = spec.block("phase7")
     registry = Registry(PROJECT_ROOT / block["registry"])
     if replay is not None:
-        simulation = build_replay(resolve_run(replay, runs_root), block["wave"], registry)
+        simulation = build_replay(resolve_run(replay), block["wave"], registry)
     else:
         simulation = build_live(PROJECT_ROOT / block["world"], block["wave"], registry, console)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -8,13 +8,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def replay(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<id>.")],
-    runs_root: Annotated[
-        Path, typer.Option(help="Run paths must stay inside this folder.")
-    ] = Path("runs"),
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<id>, wherever it is.")],
     resimulate: Annotated[
         bool, typer.Option(help="Re-simulate from the logged seeds and compare every event.")
     ] = True,
@@ -30,16 +28,17 @@ def replay(
     ] = False,
 ) -> None:
     """Check RUN_DIR's log; exit 0 if it verifies, 1 if it diverges, 2 if it is malformed."""
+    from cybermesh_cli.phases import load_driver, state_bytes
     from cybermesh_cli.runs.replay import replay as do_replay
     from cybermesh_cli.runs.replay import resolve_run
 
     console = Console(soft_wrap=True)
-    folder = resolve_run(run_dir, runs_root)
+    folder = resolve_run(run_dir)
     if tick is not None or export is not None:
         _show(folder, tick, export, every, console)
         return
-    report = do_replay(folder, resimulate=resimulate)
-    table = Table(title=f"replay of {run_dir}")
+    report = do_replay(folder, load_driver if resimulate else None)
+    table = Table(title=Text(f"replay of {run_dir}"))
     table.add_column("event type")
     table.add_column("count", justify="right")
     for kind, count in sorted(report.by_type.items()):
@@ -54,7 +53,7 @@ def replay(
     if stats:
         from cybermesh_cli.runs.compression import compression
 
-        c = compression(folder)
+        c = compression(folder, state_bytes)
         console.print(f"log {c.log_bytes:,} B against full state dumps {c.dump_bytes:,} B over "
                       f"{c.ticks} ticks: {c.ratio:.1f}x smaller", highlight=False)
     if report.divergence:
@@ -66,19 +65,24 @@ def replay(
 
 def _show(folder: Path, tick: int | None, export: Path | None, every: int,
           console: Console) -> None:
-    from cybermesh_cli.phases.phase3 import trajectory_hops
+    from cybermesh_cli.errors import InputError
+    from cybermesh_cli.phases.phase3 import frames
     from cybermesh_cli.runs.events import read_events
-    from cybermesh_cli.runs.frames import export_gif, frame_at
-    from cybermesh_cli.runs.record import EVENTS_FILE
+    from cybermesh_cli.runs.frames import export_gif
+    from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
+    from cybermesh_cli.spec import load_spec
     from cybermesh_cli.substrate.render import render
+    from cybermesh_cli.world.shards import trajectory_hops
 
+    spec = load_spec(folder / SPEC_FILE)
+    if spec.phase != 3:
+        raise InputError(f"{folder}: --tick and --export need a phase 3 run (this is phase "
+                         f"{spec.phase})")
     last = max(e["tick"] for e in read_events(folder / EVENTS_FILE).events)
     if tick is not None:
         if tick > last:
-            from cybermesh_cli.errors import UserError
-
-            raise UserError(f"--tick {tick}: the run's last tick is {last}")
-        frame = frame_at(folder, tick)
+            raise InputError(f"--tick {tick}: the run's last tick is {last}")
+        frame = next(frames(spec, folder, {tick}))
         console.print(f"tick {tick}: {int(frame.cells.sum())} live cells, "
                       f"{len(frame.carriers)} loaded carriers", highlight=False)
         console.print(render(frame.cells), highlight=False, markup=False)
@@ -91,5 +95,5 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
                           str(hops))
         console.print(table)
     if export is not None:
-        count = export_gif(folder, export, every, last)
+        count = export_gif(frames(spec, folder, set(range(0, last + 1, every))), export)
         console.print(f"wrote {export}: {count} frames", highlight=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -31,8 +33,14 @@ def run(
     protocol: Annotated[
         bool, typer.Option(help="On failed criteria, run the failure protocol (ISSUE file).")
     ] = True,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the run folder, status and criteria as JSON on stdout.")] = False,
 ) -> None:
-    """Validate SPEC_FILE, run it, check its criteria; exit 0 pass, 1 fail, 2 bad input, 130 ^C."""
+    """Validate SPEC_FILE, run it, check its criteria; exit 0 pass, 1 fail, 2 bad input, 130 ^C.
+
+    On a terminal the criteria table goes to stdout; piped, stdout carries only the run
+    folder (or, with --json, one JSON object), and everything else goes to stderr.
+    """
     from cybermesh_cli.runner import run_experiment
     from cybermesh_cli.spec import load_spec
 
@@ -50,9 +58,14 @@ def run(
     for c in outcome.criteria:
         mark = "[green]yes[/]" if c.passed else "[bold red]NO[/]"
         table.add_row(c.key.split(".", 1)[-1], f"{c.value:.4g}", f"{c.op} {c.threshold:.4g}", mark)
-    Console().print(table)
+    (Console() if sys.stdout.isatty() and not as_json else console).print(table)
     console.print(f"run folder: {record.dir}  (report: {record.dir / 'report.md'})",
-                  highlight=False)
+                  highlight=False, markup=False, soft_wrap=True)
+    if as_json:
+        typer.echo(json.dumps({"run": str(record.dir), "status": outcome.status,
+                               "criteria": [c.to_json() for c in outcome.criteria]}))
+    elif not sys.stdout.isatty():
+        typer.echo(str(record.dir))
     if outcome.status == "interrupted":
         console.print("[yellow]interrupted[/]: events.jsonl ends with run.end status=interrupted")
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(help="Inspect run folders.", no_args_is_help=True)
 
@@ -16,14 +17,30 @@ STATUS_STYLE = {"passed": "green", "failed": "red", "interrupted": "yellow", "er
 
 @app.command("list")
 def list_runs(
-    runs_dir: Annotated[Path, typer.Option("--dir", help="Folder holding run folders.")] = Path(
-        "runs"
-    ),
+    folder: Annotated[Path | None, typer.Argument(
+        help="Folder holding run folders (default: runs).", show_default=False)] = None,
+    runs_dir: Annotated[Path, typer.Option("--dir", help="Same as FOLDER.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object a run.")] = False,
 ) -> None:
-    """Show every run under --dir (nested sweep folders included), oldest first."""
+    """Show every run under FOLDER (nested sweep folders included), oldest first."""
+    import json
+
     from cybermesh_cli.runs.record import MANIFEST_FILE, read_json
 
-    table = Table(title=f"runs in {runs_dir}/")
+    runs_dir = folder if folder is not None else runs_dir
+    if as_json:
+        found = []
+        for manifest_path in sorted(runs_dir.rglob(MANIFEST_FILE)):
+            try:
+                m = read_json(manifest_path)
+            except ValueError:
+                m = {"status": "unreadable"}
+            found.append({"id": manifest_path.parent.name, "path": str(manifest_path.parent),
+                          **{k: m.get(k) for k in ("phase", "status", "seed", "criteria_passed",
+                                                   "criteria_total", "duration_s")}})
+        typer.echo(json.dumps(found, indent=1))
+        return
+    table = Table(title=Text(f"runs in {runs_dir}/"))
     for column in ("id", "phase", "status", "criteria", "duration"):
         table.add_column(column)
     count = 0

@@ -17,7 +17,7 @@ def check(
     files: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
 ) -> None:
     """Validate each spec; print one line per file, exit 2 if any is invalid."""
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.spec import load_spec
 
     out, err = Console(), Console(stderr=True)
@@ -25,7 +25,7 @@ def check(
     for path in files:
         try:
             loaded = load_spec(path)
-        except UserError as exc:
+        except InputError as exc:
             err.print(f"[bold red]invalid:[/] {exc}", highlight=False, soft_wrap=True)
             bad += 1
         else:

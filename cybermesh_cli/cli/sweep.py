@@ -27,31 +27,30 @@ def sweep(
     gpus_per_run: Annotated[float, typer.Option(min=0, help="GPUs each Ray task asks for.")] = 0,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first run that fails.")] = False,
     name: Annotated[str | None, typer.Option(help="Sweep name (default: the spec's).")] = None,
-    runs_root: Annotated[Path, typer.Option(help="Folder that receives the sweep folder.")] = (
-        Path("runs")),
+    runs_root: Annotated[Path, typer.Option(
+        "--out", "--runs-root", help="Folder that receives the sweep folder.")] = Path("runs"),
 ) -> None:
     """Run SPEC for every seed x grid point as ordinary runs in runs/<sweep-id>/, resumably.
 
     Running the same sweep again skips finished runs. Then `cybermesh sweep report
     runs/<sweep-id>` writes report.md and plots: pass rates, means and 95% intervals.
     """
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
 
     console = Console(stderr=True)
     if target == "report":
         if folder is None:
-            raise UserError("sweep report: give the sweep folder, e.g. runs/<sweep-id>")
-        from cybermesh_cli.paths import inside
+            raise InputError("sweep report: give the sweep folder, e.g. runs/<sweep-id>")
         from cybermesh_cli.sweeps.report import write_report
 
-        report = write_report(inside(folder, runs_root, "a sweep folder"))
+        report = write_report(folder.expanduser().resolve())
         console.print(f"wrote {report}", highlight=False)
         return
     if folder is not None:
-        raise UserError(f"sweep {target}: unexpected argument {folder} (only 'report' takes "
+        raise InputError(f"sweep {target}: unexpected argument {folder} (only 'report' takes "
                         "a folder)")
     if backend not in ("ray", "serial"):
-        raise UserError(f"--backend {backend!r}: use ray or serial")
+        raise InputError(f"--backend {backend!r}: use ray or serial")
     _run(Path(target), seeds, grid or [], workers, address, backend, gpus_per_run, fail_fast,
          name, runs_root, console)
 

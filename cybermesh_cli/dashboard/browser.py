@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,7 +52,7 @@ def find_chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    raise UserError("Chromium not found: install Debian's package (apt-get install chromium); "
+    raise InputError("Chromium not found: install Debian's package (apt-get install chromium); "
                     "`playwright install` cannot download browsers here")
 
 

@@ -220,9 +220,9 @@ def bind(host: str, port: int, attempts: int = 20) -> socket.socket:
             continue
         sock.listen(128)
         return sock
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
 
-    raise UserError(f"--port {port}: no free port in {port}..{port + attempts - 1} ({last})")
+    raise InputError(f"--port {port}: no free port in {port}..{port + attempts - 1} ({last})")
 
 
 class Running:

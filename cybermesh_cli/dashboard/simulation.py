@@ -1,32 +1,34 @@
-"""What the dashboard shows: the phase-3 world with the adapter wave and its pulses.
+"""What the dashboard shows: a world with shards and the adapter wave, and its frames.
 
-The world is the phase-3 integration world (shards riding spaceships across a 5x5 mesh),
-built from a phase-3 spec (live, embedding the corpus) or from a phase-3 run (replay, from its
-stored vectors). Beside it the adapter's weights spread in chunks (`pulses/wave.py`); a bot
-holding them all runs its tile under the adapter for ``pulse_ticks``. Each call to
-:meth:`Simulation.advance` runs some ticks and returns the events they produced.
+The world (`cybermesh_cli/world`) is built from a phase-3 spec (live, embedding the corpus) or
+from a phase-3 run (replay, from its stored vectors), with the wave added: the adapter's
+weights spread in chunks and a bot holding them all pulses its tile for ``pulse_ticks``.
+Each call to :meth:`Simulation.advance` runs some ticks and returns the events they produced.
 """
 
 from __future__ import annotations
 
 import base64
-from collections import deque
-from collections.abc import Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cybermesh_cli.phases.base import Expected
-from cybermesh_cli.phases.phase3 import Tally, World
-from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
-from cybermesh_cli.pulses.nca import NeuralCA
-from cybermesh_cli.pulses.wave import WaveTick, spread
-from cybermesh_cli.pulses.world import apply_pulses
+from cybermesh_cli.errors import InputError
+from cybermesh_cli.events import Event
+from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
+from cybermesh_cli.shards.corpus import embed_topics
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.spec import Spec
+from cybermesh_cli.spec import Spec, load_spec
 from cybermesh_cli.substrate.detect import detect
-from cybermesh_cli.substrate.grid import Grid
+from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.shards import ShardLayer
+
+if TYPE_CHECKING:
+    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.world.pulses import PulseLayer
 
 BOT_STATES = ("idle", "routing", "holding", "pulsing", "overloaded")
 TRAIL_POINTS = 8
@@ -40,71 +42,45 @@ def pack_cells(cells: np.ndarray[Any, Any]) -> str:
 
 
 class Simulation:
-    """The world, the wave, and what a frame needs to draw them."""
+    """A world with the adapter wave, and what a frame needs to draw it."""
 
-    def __init__(self, world: World, wave: Mapping[str, Any], registry: Registry) -> None:
-        """Wrap ``world``; the wave carries ``wave['adapter']`` from the registry."""
+    def __init__(self, world: World, view: Mapping[str, Any]) -> None:
+        """Show ``world``; ``view`` gives ``overloaded_at`` and ``routing_ticks``."""
+        if world.shards is None or world.pulses is None:
+            raise InputError("dashboard: the world needs shards and a wave to be shown")
         self.world = world
-        self.tally = Tally()
-        self.tick = -1
-        self.settings = wave
-        info = registry.info(wave["adapter"])
-        self.engine = PulseEngine(NeuralCA(world.grid.rule, info.training["hidden"]), registry)
-        mesh = world.mesh
-        source = mesh.size // 2 if wave["source"] < 0 else wave["source"]
-        self._fronts: Iterator[WaveTick] | None = spread(
-            mesh, source, (info.path / WEIGHTS).read_bytes(), wave["chunks"],
-            wave["link_capacity"], wave["max_ticks"])
-        self.front: WaveTick | None = None
-        self.pulse_until: dict[int, int] = {}
+        self.layer: ShardLayer = world.shards
+        self.wave: PulseLayer = world.pulses
+        self.settings = view
+        self.outcomes: Counter[str] = Counter()
         self.recent: dict[int, int] = {}  # bot -> last tick it routed (launch, hop, hand over)
         self.trails: dict[int, deque[tuple[float, float]]] = {}
-        self.delay = int(wave["start_tick"])
-        world.after_step = self._pulse
 
-    def _pulse(self, before: np.ndarray[Any, Any], grid: Grid) -> None:
-        bots = [b for b, end in self.pulse_until.items() if self.tick < end]
-        apply_pulses(before, grid, self.engine, self.world.mesh, self.world.tile,
-                     {self.settings["adapter"]: bots})
+    @property
+    def tick(self) -> int:
+        """The world's current tick."""
+        return self.world.tick
 
-    def advance(self, ticks: int) -> list[Expected]:
+    def advance(self, ticks: int) -> list[Event]:
         """Run ``ticks`` ticks; return their events (world, wave and pulses)."""
-        events: list[Expected] = []
-        block = self.world.block
+        events: list[Event] = []
         for _ in range(ticks):
-            self.tick += 1
-            tick = self.tick
-            events += self._wave(tick)
-            if tick % block["shards"]["every"] == 0:
-                events += self.world.inject(tick, block["shards"]["per_wave"])
-            for event in self.world.tick(tick, self.tally):
-                if event.type != "state.digest":
-                    events.append(event)
+            for event in self.world.step():
+                if event.type == "state.digest":
+                    continue
+                events.append(event)
                 if event.type in ("carrier.launched", "shard.handed", "shard.hop"):
-                    self.recent[int(event.payload.get("bot", event.payload.get("to", -1)))] = tick
+                    bot = event.payload.get("bot", event.payload.get("to", -1))
+                    self.recent[int(bot)] = event.tick
+                elif event.type in ("shard.delivered", "shard.dropped"):
+                    self.outcomes[event.type.split(".")[1]] += 1
             self._follow_shards()
         return events
 
-    def _wave(self, tick: int) -> list[Expected]:
-        if self._fronts is None or tick < self.delay:
-            return []
-        front = next(self._fronts, None)
-        if front is None:
-            self._fronts = None
-            return []
-        self.front = front
-        events = [Expected(tick, "wave.front", {"complete": len(front.complete),
-                                                "newly_complete": list(front.newly_complete)})]
-        for bot in front.newly_complete:
-            self.pulse_until[bot] = tick + self.settings["pulse_ticks"]
-            events.append(Expected(tick, "pulse.start", {"bot": bot,
-                                                         "until": self.pulse_until[bot]}))
-        return events
-
     def _follow_shards(self) -> None:
-        carriers = self.world.tracker.carriers
+        carriers = self.layer.tracker.carriers
         alive = set()
-        for shard in self.world.shards:
+        for shard in self.layer.shards:
             alive.add(shard.id)
             if shard.carrier is not None and shard.carrier in carriers:
                 point = carriers[shard.carrier].centroid
@@ -115,15 +91,17 @@ class Simulation:
 
     def bot_states(self) -> list[int]:
         """Each bot's state as an index into :data:`BOT_STATES` (the most pressing one)."""
-        held = np.zeros(self.world.mesh.size, int)
-        for shard in self.world.shards:
+        mesh = self.world.mesh
+        held = np.zeros(mesh.size, int)
+        for shard in self.layer.shards:
             if shard.status == "held":
                 held[shard.bot] += 1
+        pulsing = set(self.wave.pulsing(self.tick))
         states = []
-        for bot in range(self.world.mesh.size):
+        for bot in range(mesh.size):
             if held[bot] >= self.settings["overloaded_at"]:
                 states.append(4)
-            elif self.pulse_until.get(bot, -1) > self.tick:
+            elif bot in pulsing:
                 states.append(3)
             elif held[bot]:
                 states.append(2)
@@ -135,74 +113,76 @@ class Simulation:
 
     def frame(self) -> dict[str, Any]:
         """Everything the page draws for the current tick (not yet numbered or timed)."""
-        cells = self.world.grid.cells
+        cells = self.world.cells
+        tiling = self.world.tiling
         found = sorted((d for d in detect(cells) if d.apgcode != "unknown"),
                        key=lambda d: KINDS.get(d.kind, 3))  # spaceships first: a cap keeps them
         objects = [[*d.bbox, d.heading or "", KINDS.get(d.kind, 3)] for d in found]
-        carriers = self.world.tracker.carriers
+        carriers = self.layer.tracker.carriers
         shards = []
-        for shard in self.world.shards:
+        for shard in self.layer.shards:
             if shard.carrier is not None and shard.carrier in carriers:
                 y, x = carriers[shard.carrier].centroid
             else:
-                row, col = self.world.mesh.position(shard.bot)
-                y, x = (row + 0.5) * self.world.tile, (col + 0.5) * self.world.tile
+                y, x = tiling.centre(shard.bot)
             shards.append([shard.id, round(y, 1), round(x, 1), shard.status == "aboard"])
-        front = self.front
+        front = self.wave.front
+        chunks = self.wave.wave.chunks if self.wave.wave is not None else 0
         return {
             "tick": self.tick,
             "grid": {"h": cells.shape[0], "w": cells.shape[1], "bits": pack_cells(cells)},
             "mesh": {"rows": self.world.mesh.rows, "cols": self.world.mesh.cols,
-                     "tile": self.world.tile},
+                     "tile": tiling.tile},
             "bots": self.bot_states(),
             "objects": objects[:MAX_OBJECTS],
             "shards": shards,
             "trails": [[i, [list(p) for p in t]] for i, t in self.trails.items()],
             "wave": {"complete": list(front.complete) if front else [],
                      "chunks": list(front.chunks_held) if front else [],
-                     "total": self.settings["chunks"]},
+                     "total": chunks},
         }
 
     def frame_counts(self) -> dict[str, int]:
         """Shard outcomes so far, for the page's counters."""
-        outcomes = self.tally.outcomes
-        return {"delivered": outcomes["delivered"], "dropped": outcomes["dropped"],
-                "in_flight": len(self.world.shards)}
+        return {"delivered": self.outcomes["delivered"], "dropped": self.outcomes["dropped"],
+                "in_flight": len(self.layer.shards)}
+
+
+def shown_world(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],
+                registry: Registry) -> World:
+    """Build a phase-3 spec's world from its embedded keys and shard vectors, with the wave."""
+    from cybermesh_cli.pulses.adapters import PulseEngine
+    from cybermesh_cli.pulses.nca import NeuralCA
+
+    config = WorldConfig.from_block(spec.block("phase3"), wave=wave)
+    hidden = int(registry.info(wave["adapter"]).training["hidden"])
+    engine = PulseEngine(NeuralCA(config.rule, hidden), registry)
+    return World(config, spec.seed, keys=keys, vectors=vectors, engine=engine)
+
+
+def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],
+                   registry: Registry) -> Simulation:
+    """Build a phase-3 spec's world with the wave, ready to show."""
+    return Simulation(shown_world(spec, keys, vectors, wave, registry), wave)
 
 
 def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
                console: Any) -> Simulation:
     """Embed the corpus of a phase-3 spec and build its world (live mode)."""
-    from cybermesh_cli.phases.embedding import embed_topics
-    from cybermesh_cli.spec import load_spec
-
     spec = load_spec(spec_path)
     corpus, _ = embed_topics(spec.block("phase3"), console)
     return simulation_for(spec, corpus.keys, corpus.shards, wave, registry)
-
-
-def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],
-                   registry: Registry) -> Simulation:
-    """Build a phase-3 spec's world from its embedded keys and shard vectors, with the wave."""
-    world = World(spec.block("phase3"), keys, vectors,
-                  np.random.SeedSequence(spec.seed).spawn(1)[0])
-    return Simulation(world, wave, registry)
 
 
 def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> Simulation:
     """Rebuild a logged phase-3 run's world from its spec and stored vectors (replay mode)."""
     from safetensors.numpy import load_file
 
-    from cybermesh_cli.errors import UserError
-    from cybermesh_cli.phases.embedding import VECTORS_FILE
-    from cybermesh_cli.runs.record import SPEC_FILE
-    from cybermesh_cli.spec import load_spec
-
     spec = load_spec(run_dir / SPEC_FILE)
     if spec.phase != 3:
-        raise UserError(f"{run_dir}: the dashboard replays phase 3 runs (this is phase "
-                        f"{spec.phase})")
+        raise InputError(f"{run_dir}: the dashboard replays phase 3 runs (this is phase "
+                         f"{spec.phase})")
     if not (run_dir / VECTORS_FILE).is_file():
-        raise UserError(f"{run_dir}: {VECTORS_FILE} is missing; cannot rebuild the world")
+        raise InputError(f"{run_dir}: {VECTORS_FILE} is missing; cannot rebuild the world")
     stored = load_file(str(run_dir / VECTORS_FILE))
     return simulation_for(spec, stored["keys"], stored["shards"], wave, registry)

@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 COMMANDS_BEGIN = "<!-- commands:begin -->"
 COMMANDS_END = "<!-- commands:end -->"
@@ -40,7 +40,7 @@ def readme_commands(readme: Path) -> set[str]:
     """Commands listed in the README between the command-reference markers."""
     text = readme.read_text(encoding="utf-8")
     if COMMANDS_BEGIN not in text or COMMANDS_END not in text:
-        raise UserError(f"{readme}: no command reference ({COMMANDS_BEGIN} ... {COMMANDS_END})")
+        raise InputError(f"{readme}: no command reference ({COMMANDS_BEGIN} ... {COMMANDS_END})")
     section = text.split(COMMANDS_BEGIN, 1)[1].split(COMMANDS_END, 1)[0]
     return set(_README_COMMAND.findall(section))
 
@@ -62,12 +62,12 @@ def spec_drift(experiments: Path) -> list[str]:
     for path in sorted(experiments.glob("*.yaml")):
         try:
             load_spec(path)
-        except UserError as exc:
+        except InputError as exc:
             problems.append(str(exc))
     for path in sorted(experiments.glob("adapters/*.yaml")):
         try:
             load_yaml_file(path, SCHEMAS_DIR / "adapter.yaml")
-        except UserError as exc:
+        except InputError as exc:
             problems.append(str(exc))
     return problems
 

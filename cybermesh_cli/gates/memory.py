@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 _UNITS = {"kb": 1 / 1024, "mb": 1.0, "gb": 1024.0, "kib": 1 / 1024, "mib": 1.0, "gib": 1024.0}
 
@@ -18,7 +18,7 @@ def parse_size(text: str) -> float:
     """``6GB`` / ``512MB`` / ``1.5GiB`` -> MiB (binary units either way)."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([kmg]i?b)\s*", text.lower())
     if not match:
-        raise UserError(f"--threshold {text!r}: expected a size such as 6GB or 512MB")
+        raise InputError(f"--threshold {text!r}: expected a size such as 6GB or 512MB")
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -50,8 +50,8 @@ def monitor(match: str, interval: float, out: Path, samples: int | None = None) 
 def peak_mb(profile: Path) -> float:
     """Largest sample in a profile written by :func:`monitor`."""
     if not profile.is_file():
-        raise UserError(f"{profile}: no memory profile (run scripts/memory_monitor.py first)")
+        raise InputError(f"{profile}: no memory profile (run scripts/memory_monitor.py first)")
     values = [float(line.split(",")[1]) for line in profile.read_text().splitlines() if "," in line]
     if not values:
-        raise UserError(f"{profile}: the profile has no samples")
+        raise InputError(f"{profile}: the profile has no samples")
     return max(values)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 DEFAULT_TOLERANCE = 0.5
 
@@ -44,7 +44,7 @@ def medians(bench_json: Path) -> dict[str, float]:
     try:
         data = json.loads(bench_json.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{bench_json}: not a pytest-benchmark JSON file ({exc})") from None
+        raise InputError(f"{bench_json}: not a pytest-benchmark JSON file ({exc})") from None
     return {b["name"]: float(b["stats"]["median"]) for b in data.get("benchmarks", [])}
 
 
@@ -59,7 +59,7 @@ def check_speedups(
     for name, rule in wanted.items():
         base = str(rule["baseline"])
         if name not in times or base not in times:
-            raise UserError(
+            raise InputError(
                 f"{bench_json}: benchmark {name!r} or its baseline {base!r} did not run"
             )
         checks.append(SpeedupCheck(

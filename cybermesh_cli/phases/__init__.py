@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.phases.base import PhaseDriver
+from cybermesh_cli.spec import Spec
 
 _DRIVERS: dict[int, str] = {
     0: "cybermesh_cli.phases.phase0",
@@ -28,7 +29,12 @@ def load_driver(phase: int) -> PhaseDriver:
     """Import and return the driver for ``phase``."""
     if phase not in _DRIVERS:
         have = ", ".join(map(str, available_phases()))
-        raise UserError(f"phase {phase}: no driver yet (available: {have})")
+        raise InputError(f"phase {phase}: no driver yet (available: {have})")
     module = importlib.import_module(_DRIVERS[phase])
     driver: PhaseDriver = module.DRIVER
     return driver
+
+
+def state_bytes(spec: Spec) -> int | None:
+    """Bytes of one full state dump of the world ``spec`` simulates (None: no grid)."""
+    return load_driver(spec.phase).state_bytes(spec)

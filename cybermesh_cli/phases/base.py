@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import resource
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +20,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from cybermesh_cli.events import Event
 from cybermesh_cli.runs.events import EventLog
 from cybermesh_cli.spec import Spec
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process so far, in MiB (macOS reports bytes, Linux KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
 
 @dataclass
@@ -35,15 +38,6 @@ class PhaseResult:
     measured: dict[str, float]
     figures: dict[str, Any] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Expected:
-    """An event a re-simulation expects to find in the log (wall-clock fields excluded)."""
-
-    tick: int
-    type: str
-    payload: dict[str, Any]
 
 
 @dataclass
@@ -93,7 +87,7 @@ class PhaseDriver(Protocol):
 
     def resimulate(
         self, spec: Spec, events: Sequence[dict[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Yield, in order, the events of ``replayed_types`` that the run must have logged."""
         ...
 

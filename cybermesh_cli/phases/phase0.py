@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.paths import PROJECT_ROOT
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_0_setup"
@@ -99,16 +100,16 @@ def pinned_fraction(constraints: Path, own: str = "cybermesh-cli") -> tuple[floa
     return (len(installed) - len(unpinned)) / max(len(installed), 1), unpinned
 
 
-def soak(seed: np.random.SeedSequence, ticks: int, per_tick: int) -> Iterator[Expected]:
+def soak(seed: np.random.SeedSequence, ticks: int, per_tick: int) -> Iterator[Event]:
     """Yield the seeded event stream of the log soak: samples, then a chained digest, every tick."""
     rng = np.random.default_rng(seed)
     chain = hashlib.blake2b(digest_size=16)
     for tick in range(ticks):
         values = rng.integers(0, 2**31, size=per_tick)
         for index, value in enumerate(values.tolist()):
-            yield Expected(tick, "soak.sample", {"index": index, "value": value})
+            yield Event(tick, "soak.sample", {"index": index, "value": value})
         chain.update(values.tobytes())
-        yield Expected(tick, "state.digest", {"digest": chain.hexdigest()})
+        yield Event(tick, "state.digest", {"digest": chain.hexdigest()})
 
 
 class Phase0:
@@ -132,7 +133,7 @@ class Phase0:
         for tick in ctx.ticks(ticks, "event-log soak"):
             while expected.tick == tick:
                 ctx.events.emit(expected.type, tick, expected.payload)
-                expected = next(stream, Expected(ticks, "", {}))
+                expected = next(stream, Event(ticks, "", {}))
         elapsed = time.perf_counter() - start
         written = ticks * (int(block["events_per_tick"]) + 1)
         agreement = self._self_replay(ctx)
@@ -160,7 +161,7 @@ class Phase0:
 
     def resimulate(
         self, spec: Spec, events: Sequence[dict[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Regenerate the soak from the spec's seed."""
         ticks = int(spec.block("duration").get("ticks", 100))
         seed = np.random.SeedSequence(spec.seed).spawn(1)[0]

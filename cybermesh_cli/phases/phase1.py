@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.substrate.detect import Detection, detect
 from cybermesh_cli.substrate.energy import EnergyField
@@ -104,7 +105,7 @@ def _bot(centroid: tuple[float, float], tile: int) -> list[int]:
 def glider_events(
     settings: Settings, seed: np.random.SeedSequence, latencies: list[float] | None = None,
     ticks: Iterator[int] | None = None,
-) -> Iterator[Expected]:
+) -> Iterator[Event]:
     """Run the propagation worlds, yielding the events replay must reproduce."""
     worlds = glider_worlds(settings, seed)
     height, width = worlds[0].height, worlds[0].width
@@ -118,7 +119,7 @@ def glider_events(
             found_all.append(detect(world.cells))
         if latencies is not None:
             latencies.append((time.perf_counter() - began) / len(worlds))
-        yield Expected(tick, "state.digest", {"digests": [w.digest() for w in worlds]})
+        yield Event(tick, "state.digest", {"digests": [w.digest() for w in worlds]})
         gen = tick + 1
         for w, found in enumerate(found_all):
             gliders = [d for d in found if d.name == "glider"]
@@ -131,7 +132,7 @@ def glider_events(
                 near = gliders[int(np.argmin(distances))]
                 before, after = _bot(previous, settings.tile), _bot(near.centroid, settings.tile)
                 if before != after:
-                    yield Expected(tick, "glider.crossed",
+                    yield Event(tick, "glider.crossed",
                                    {"world": w, "glider": g, "from": before, "to": after})
                 last[w][g] = near.centroid
                 if gen % GLIDER_PERIOD == 0:
@@ -141,7 +142,7 @@ def glider_events(
                                 (starts[w][g][1] + dx * steps) % width)
                     error = float(np.hypot(_torus_delta(near.centroid[0], expected[0], height),
                                            _torus_delta(near.centroid[1], expected[1], width)))
-                    yield Expected(tick, "glider.checkpoint", {
+                    yield Event(tick, "glider.checkpoint", {
                         "world": w, "glider": g, "expected": [round(v, 4) for v in expected],
                         "detected": [round(v, 4) for v in near.centroid],
                         "heading": near.heading, "error": round(error, 4)})
@@ -282,7 +283,7 @@ class Phase1:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-run glider propagation from the spec's seed."""
         settings = Settings.from_spec(spec)
         return glider_events(settings, np.random.SeedSequence(spec.seed).spawn(3)[0])

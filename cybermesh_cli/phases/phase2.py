@@ -21,11 +21,12 @@ import numpy as np
 import psutil
 from safetensors.numpy import load_file
 
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.bench import bench_embedder
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
 from cybermesh_cli.spec import Spec
 
@@ -47,7 +48,7 @@ TRIALS = (Trial("multi_hop_3x3", 3, False), Trial("single_hop", 5, True),
 
 def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
                   labels: np.ndarray[Any, Any], seed: np.random.SeedSequence,
-                  results: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Expected]:
+                  results: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Event]:
     """Route every trial's shards, yielding hop and outcome events (one tick per shard)."""
     routing = block["routing"]
     rng = np.random.default_rng(seed)
@@ -65,13 +66,13 @@ def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
                 origin = int(rng.choice([b for b in range(mesh.size) if b != target]))
             result = route(tables, shards[shard], origin, routing["max_hops"])
             for hop, (a, b) in enumerate(zip(result.path, result.path[1:], strict=False)):
-                yield Expected(tick, "shard.hop", {"trial": trial.name, "shard": shard,
+                yield Event(tick, "shard.hop", {"trial": trial.name, "shard": shard,
                                                   "hop": hop + 1, "from": a, "to": b})
             outcome = {"trial": trial.name, "shard": shard, "outcome": result.outcome,
                        "at": result.at, "target": target, "origin": origin,
                        "hops": result.hops, "shortest": int(mesh.hops[origin, target]),
                        "reason": result.reason}
-            yield Expected(tick, "shard.end", outcome)
+            yield Event(tick, "shard.end", outcome)
             if results is not None:
                 results.setdefault(trial.name, []).append(outcome)
             tick += 1
@@ -189,7 +190,7 @@ class Phase2:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-route every shard from the stored vectors (no embedder)."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return _trial_events(spec.block("phase2"), stored["keys"], stored["shards"],

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cybermesh_cli.phases.phase3 import Tally
+from cybermesh_cli.phases.tally import Tally
 
 
 def write_plots(folder: Path, tally: Tally) -> list[str]:

@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.paths import PROJECT_ROOT
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext, peak_memory_mb
-from cybermesh_cli.pulses.adapters import RUN_COPY, WEIGHTS, PulseEngine, Registry
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.pulses.adapters import RUN_COPY, PulseEngine, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.persistence import (
     Batch,
@@ -33,11 +34,11 @@ from cybermesh_cli.pulses.persistence import (
     measure_lifetimes,
     relative_gain,
 )
-from cybermesh_cli.pulses.wave import WaveTick, front_speed, spread
-from cybermesh_cli.pulses.world import Pulse, PulsedWorld
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.pulses.wave import front_speed
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.substrate.rules import parse_rule
+from cybermesh_cli.topology import Mesh
+from cybermesh_cli.world import World, WorldConfig
 
 SECTION = "phase_4_lora_pulse"
 
@@ -47,7 +48,7 @@ def _engine(block: Mapping[str, Any], registry: Registry, device: str = "cpu") -
 
 
 def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
-                       seed: np.random.SeedSequence) -> Iterator[Expected]:
+                       seed: np.random.SeedSequence) -> Iterator[Event]:
     """One event per trial: the glider's lifetime on the base rule and pulsed."""
     config = block["persistence"]
     rng = np.random.default_rng(seed)
@@ -63,13 +64,13 @@ def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
         kernel_stepper(rule), Noise(config["noise"]["mode"], config["noise"]["rate"]),
         config["ticks"], config["grace"], rng)
     for trial in range(config["trials"]):
-        yield Expected(0, "persistence.trial", {
+        yield Event(0, "persistence.trial", {
             "trial": trial, "base": int(lifetimes.by_arm["base"][trial]),
             "pulsed": int(lifetimes.by_arm["pulsed"][trial])})
 
 
 def switching_event(block: Mapping[str, Any], engine: PulseEngine,
-                    seed: np.random.SeedSequence) -> Expected:
+                    seed: np.random.SeedSequence) -> Event:
     """Switch base -> adapter -> other adapter -> adapter -> base, checking every soup."""
     config = block["switching"]
     rng = np.random.default_rng(seed)
@@ -84,50 +85,33 @@ def switching_event(block: Mapping[str, Any], engine: PulseEngine,
     def same(a: Batch, b: Batch) -> int:
         return int((a == b).all(axis=(1, 2)).sum())
 
-    return Expected(0, "switch.check", {
+    return Event(0, "switch.check", {
         "soups": config["soups"], "base_equals_kernel": same(restored, kernel),
         "adapter_repeatable": same(first, again),
         "adapter_changes_cells": int((first != kernel).any(axis=(1, 2)).sum())})
 
 
-def wave_events(block: Mapping[str, Any], engine: PulseEngine, weights: bytes,
-                seed: np.random.SeedSequence) -> Iterator[Expected]:
-    """Yield the wave tick by tick, the pulses it triggers, and the world's population."""
+def wave_world(block: Mapping[str, Any], engine: PulseEngine, seed: int) -> World:
+    """Build a world with a glider in every tile, under noise, with the adapter's wave."""
     config = block["wave"]
-    mesh = Mesh(config["mesh"]["rows"], config["mesh"]["cols"])
-    tile = config["mesh"]["tile"]
-    rng = np.random.default_rng(seed)
-    cells = np.zeros((mesh.rows * tile, mesh.cols * tile), np.uint8)
-    worlds = glider_worlds(mesh.size, tile, engine.base.rule, rng)
-    for bot in range(mesh.size):
-        row, col = mesh.position(bot)
-        cells[row * tile:(row + 1) * tile, col * tile:(col + 1) * tile] = worlds[bot]
-    world = PulsedWorld(cells, mesh, tile, engine)
-    noise = Noise(block["persistence"]["noise"]["mode"], block["persistence"]["noise"]["rate"])
-    pulses: list[Pulse] = []
-    source = mesh.size // 2 if config["source"] < 0 else config["source"]
-    fronts = spread(mesh, source, weights, config["chunks"], config["link_capacity"],
-                    config["max_ticks"])
-    front: WaveTick | None = next(fronts)
-    for tick in range(config["ticks"]):
-        if front is not None and front.tick == tick:
-            for bot in front.newly_complete:
-                pulses.append(Pulse(bot, block["adapter"], tick, tick + config["pulse_ticks"]))
-                yield Expected(tick, "pulse.start", {"bot": bot, "adapter": block["adapter"],
-                                                     "until": tick + config["pulse_ticks"]})
-            yield Expected(tick, "wave.front", {
-                "complete": len(front.complete), "newly_complete": list(front.newly_complete),
-                "chunks_held": list(front.chunks_held)})
-            front = next(fronts, None)
-        for pulse in pulses:
-            if pulse.end == tick:
-                yield Expected(tick, "pulse.end", {"bot": pulse.bot})
-        active = [p.bot for p in pulses if p.active(tick)]
-        hits = noise.mask(rng, (1, *cells.shape))
-        world.grid.cells = noise.apply(world.grid.cells[None], hits)[0]
-        world.step({block["adapter"]: active})
-        yield Expected(tick, "world.state", {"population": world.grid.population,
-                                             "pulsing": len(active), "digest": world.grid.digest()})
+    world_config = WorldConfig.from_block(
+        {"rule": block["rule"], "mesh": config["mesh"]},
+        wave={**config, "adapter": block["adapter"]},
+        noise=block["persistence"]["noise"])
+    tiling = world_config.tiling
+    cells = np.zeros(tiling.shape, np.uint8)
+    worlds = glider_worlds(tiling.mesh.size, tiling.tile, engine.base.rule,
+                           np.random.default_rng(seed))
+    for bot in range(tiling.mesh.size):
+        cells[tiling.slices(bot)] = worlds[bot]
+    return World(world_config, seed, cells=cells, engine=engine)
+
+
+def wave_events(block: Mapping[str, Any], engine: PulseEngine, seed: int) -> Iterator[Event]:
+    """Yield the wave tick by tick, the pulses it starts and ends, and the world's digest."""
+    world = wave_world(block, engine, seed)
+    for _ in range(block["wave"]["ticks"]):
+        yield from world.step()
 
 
 def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[str, float]:
@@ -150,13 +134,12 @@ def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[
 
 
 def _all_events(block: Mapping[str, Any], registry: Registry, spec_seed: int,
-                device: str = "cpu") -> Iterator[Expected]:
-    seeds = np.random.SeedSequence(spec_seed).spawn(3)
+                device: str = "cpu") -> Iterator[Event]:
+    seeds = np.random.SeedSequence(spec_seed).spawn(2)
     engine = _engine(block, registry, device)
     yield switching_event(block, engine, seeds[0])
     yield from persistence_events(block, engine, seeds[1])
-    weights = (registry.info(block["adapter"]).path / WEIGHTS).read_bytes()
-    yield from wave_events(block, engine, weights, seeds[2])
+    yield from wave_events(block, engine, spec_seed)
 
 
 class Phase4:
@@ -164,7 +147,7 @@ class Phase4:
 
     phase = 4
     replayed_types = ("switch.check", "persistence.trial", "pulse.start", "pulse.end",
-                      "wave.front", "world.state")
+                      "wave.front", "state.digest")
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Copy the adapters into the run, then measure switching, persistence, latency, wave."""
@@ -185,7 +168,7 @@ class Phase4:
                 switch = event.payload
             elif event.type == "wave.front":
                 completed_at.update(dict.fromkeys(event.payload["newly_complete"], event.tick))
-            elif event.type == "world.state":
+            elif event.type == "state.digest":
                 populations.append(event.payload["population"])
                 ctx.events.flush()
         latency = _latency(block, registry, device)
@@ -226,7 +209,7 @@ class Phase4:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-run everything from the seed and the adapters the run copied."""
         block = spec.block("phase4")
         return _all_events(block, Registry(run_dir / RUN_COPY), spec.seed)
@@ -240,7 +223,7 @@ class Phase4:
 def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:
     """Copy the two adapters the spec names into the run folder; the run uses the copies."""
     if block["adapter"] == block["other_adapter"]:
-        raise UserError("phase4.other_adapter: must differ from phase4.adapter")
+        raise InputError("phase4.other_adapter: must differ from phase4.adapter")
     return Registry(PROJECT_ROOT / block["registry"]).copy_to(
         [block["adapter"], block["other_adapter"]], run_dir / RUN_COPY)
 

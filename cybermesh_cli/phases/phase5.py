@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file
 
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.shards.runtime import Runtime, mean_shortest_hops, run_wall_clock
 from cybermesh_cli.spec import Spec
@@ -46,7 +47,7 @@ def _inject_random(runtime: Runtime, rng: np.random.Generator, tick: int, shard:
 
 
 def load_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
-                seed: np.random.SeedSequence) -> Iterator[Expected]:
+                seed: np.random.SeedSequence) -> Iterator[Event]:
     """Every K's trials, then the overload burst, as summary events."""
     rng = np.random.default_rng(seed)
     for tick, k in enumerate(block["ks"]):
@@ -61,7 +62,7 @@ def load_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
             drops += runtime.ledger.dropped
             delivered += runtime.ledger.delivered
             expired += runtime.ledger.expired
-        yield Expected(tick, "load.k", {
+        yield Event(tick, "load.k", {
             "k": k, "trials": block["trials"], "delivered": delivered, "dropped": drops,
             "expired": expired, "latency_p50": float(np.percentile(latencies, 50)),
             "latency_p95": float(np.percentile(latencies, 95)),
@@ -70,7 +71,7 @@ def load_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
 
 
 def _overload(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
-              rng: np.random.Generator, tick: int) -> Expected:
+              rng: np.random.Generator, tick: int) -> Event:
     """Burst ``factor`` x the total inbox capacity in, then one probe shard a tick."""
     burst = block["overload"]
     runtime = _runtime(block, keys, vectors, rng)
@@ -90,7 +91,7 @@ def _overload(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
         shard += 1
         runtime.step(t)
     runtime.drain(end, block["max_ticks"])
-    return Expected(tick, "load.overload", {
+    return Event(tick, "load.overload", {
         "burst_shards": total, "dropped_in_burst": dropped_in_burst,
         "injected": runtime.ledger.injected, "delivered": runtime.ledger.delivered,
         "dropped": runtime.ledger.dropped, "congested": runtime.ledger.congested,
@@ -180,7 +181,7 @@ class Phase5:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-run every trial from the seed and the stored vectors."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return load_events(spec.block("phase5"), stored["keys"], stored["shards"],

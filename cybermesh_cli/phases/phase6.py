@@ -21,11 +21,12 @@ import numpy as np
 from numpy.typing import NDArray
 from safetensors.numpy import load_file
 
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.hints import Trails, search
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.spec import Spec
 
@@ -107,7 +108,7 @@ def decay_check(block: Mapping[str, Any]) -> dict[str, float]:
 
 
 def hint_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
-                labels: NDArray[np.int64], seed: int) -> Iterator[Expected]:
+                labels: NDArray[np.int64], seed: int) -> Iterator[Event]:
     """Both workloads with and without hints, the half-life sweep, and the decay check."""
     tables = _tables(block, keys, seed)
     tick = 0
@@ -116,10 +117,10 @@ def hint_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
                                   np.random.default_rng([seed, WORKLOADS.index(kind)]))
         for half_life in [None, block["half_life"], *block["half_life_sweep"]]:
             summary, _ = run_arm(tables, goals, origins, seed, half_life, block)
-            yield Expected(tick, "hints.arm", {"workload": kind, "half_life": half_life,
+            yield Event(tick, "hints.arm", {"workload": kind, "half_life": half_life,
                                                **summary})
             tick += 1
-    yield Expected(tick, "hints.decay", decay_check(block))
+    yield Event(tick, "hints.decay", decay_check(block))
 
 
 class Phase6:
@@ -188,7 +189,7 @@ class Phase6:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-route every arm from the seed and the stored vectors."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return hint_events(spec.block("phase6"), stored["keys"], stored["shards"],

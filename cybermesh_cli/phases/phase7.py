@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from cybermesh_cli.phases.base import Expected, PhaseResult, RunContext
+from cybermesh_cli.events import Event
+from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_7_dashboard"
 SCREENSHOT = "dashboard.png"
 WORLD_SPEC = "world.yaml"  # the phase-3 spec whose world was shown, as the run saw it
 WORLD_EVENTS = ("shard.injected", "shard.hop", "shard.caught", "shard.handed", "shard.dropped",
-                "shard.delivered", "carrier.launched", "wave.front", "pulse.start")
+                "shard.delivered", "carrier.launched", "wave.front", "pulse.start", "pulse.end")
 
 
 def agreement(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -119,13 +120,13 @@ class Phase7:
 
     def resimulate(
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
-    ) -> Iterator[Expected]:
+    ) -> Iterator[Event]:
         """Re-run the world from its saved spec, vectors and adapter up to the last logged tick."""
         from safetensors.numpy import load_file
 
         from cybermesh_cli.dashboard.simulation import simulation_for
-        from cybermesh_cli.phases.embedding import VECTORS_FILE
         from cybermesh_cli.pulses.adapters import RUN_COPY, Registry
+        from cybermesh_cli.runs.record import VECTORS_FILE
         from cybermesh_cli.spec import load_spec
 
         stored = load_file(str(run_dir / VECTORS_FILE))

@@ -21,7 +21,7 @@ import torch
 import yaml
 from numpy.typing import NDArray
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.substrate.rules import parse_rule
 
@@ -73,14 +73,14 @@ class Registry:
         path = self.root / name
         if not path.is_dir():
             have = ", ".join(self.names()) or "none"
-            raise UserError(f"{path}: no adapter {name!r} in the registry (have: {have})")
+            raise InputError(f"{path}: no adapter {name!r} in the registry (have: {have})")
         pickled = [p for p in PICKLED if (path / p).exists()]
         if pickled:
-            raise UserError(f"{path / pickled[0]}: pickled adapter weights are refused; "
+            raise InputError(f"{path / pickled[0]}: pickled adapter weights are refused; "
                             f"save them as {WEIGHTS}")
         for required in (WEIGHTS, CONFIG, TRAINING):
             if not (path / required).is_file():
-                raise UserError(f"{path}: {required} is missing")
+                raise InputError(f"{path}: {required} is missing")
         training = yaml.safe_load((path / TRAINING).read_text(encoding="utf-8"))
         metrics_file = path / METRICS
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
@@ -122,7 +122,7 @@ class Registry:
 def check_name(name: str) -> None:
     """Adapter names are folder names: lower-case letters, digits, ``-`` and ``_``."""
     if not NAME.match(name):
-        raise UserError(f"adapter name {name!r}: use lower-case letters, digits, '-' and '_'")
+        raise InputError(f"adapter name {name!r}: use lower-case letters, digits, '-' and '_'")
 
 
 class PulseEngine:
@@ -151,7 +151,7 @@ class PulseEngine:
         rule = parse_rule(str(info.training.get("rule", "")))
         hidden = info.training.get("hidden")
         if rule != self.base.rule or hidden != self.base.hidden_units:
-            raise UserError(f"{info.path}: adapter {name!r} was trained for {rule.name} with "
+            raise InputError(f"{info.path}: adapter {name!r} was trained for {rule.name} with "
                             f"{hidden} hidden units; this CA is {self.base.rule.name} with "
                             f"{self.base.hidden_units}")
         started = time.perf_counter()

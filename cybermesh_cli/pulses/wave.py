@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cybermesh_cli.errors import UserError
-from cybermesh_cli.phases import load_driver
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.runs.events import read_events
 from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
-from cybermesh_cli.spec import load_spec
+from cybermesh_cli.spec import Spec, load_spec
+
+StateBytes = Callable[[Spec], "int | None"]  # bytes of one full state dump of a spec's world
 
 
 @dataclass(frozen=True)
@@ -26,22 +28,22 @@ class Compression:
         return self.dump_bytes / self.log_bytes
 
 
-def compression(run_dir: Path) -> Compression:
+def compression(run_dir: Path, state_bytes: StateBytes) -> Compression:
     """Compare ``events.jsonl`` with one byte-per-cell state dump per logged tick."""
     spec = load_spec(run_dir / SPEC_FILE)
-    per_tick = load_driver(spec.phase).state_bytes(spec)
+    per_tick = state_bytes(spec)
     if per_tick is None:
-        raise UserError(f"{run_dir}: phase {spec.phase} simulates no grid state to compare")
+        raise InputError(f"{run_dir}: phase {spec.phase} simulates no grid state to compare")
     events = read_events(run_dir / EVENTS_FILE).events
     ticks = len({e["tick"] for e in events if e["tick"] >= 0})
     return Compression((run_dir / EVENTS_FILE).stat().st_size, per_tick * ticks, ticks)
 
 
-def newest_run_with_state(runs_dir: Path) -> Path:
+def newest_run_with_state(runs_dir: Path, state_bytes: StateBytes) -> Path:
     """The most recent run folder whose phase has grid state."""
     for manifest in sorted(runs_dir.rglob("manifest.json"), key=lambda p: p.stat().st_mtime,
                            reverse=True):
         spec = load_spec(manifest.parent / SPEC_FILE)
-        if load_driver(spec.phase).state_bytes(spec) is not None:
+        if state_bytes(spec) is not None:
             return manifest.parent
-    raise UserError(f"{runs_dir}: no run with grid state (run experiments/phase1.yaml first)")
+    raise InputError(f"{runs_dir}: no run with grid state (run experiments/phase1.yaml first)")

@@ -1,33 +1,20 @@
-"""Show a re-simulated tick in the terminal, or export a run's frames as an animated GIF."""
+"""Draw a world's snapshots as pictures, and export them as an animated GIF."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cybermesh_cli.errors import UserError
-from cybermesh_cli.runs.record import SPEC_FILE
-from cybermesh_cli.spec import load_spec
+from cybermesh_cli.errors import InputError
+
+if TYPE_CHECKING:
+    from cybermesh_cli.world import Snapshot
 
 
-def _phase3_frames(run_dir: Path, wanted: set[int]) -> Any:
-    spec = load_spec(run_dir / SPEC_FILE)
-    if spec.phase != 3:
-        raise UserError(f"{run_dir}: --tick and --export need a phase 3 run (this is phase "
-                        f"{spec.phase})")
-    from cybermesh_cli.phases.phase3 import frames
-
-    return frames(spec, run_dir, wanted)
-
-
-def frame_at(run_dir: Path, tick: int) -> Any:
-    """Return the world of a phase-3 run at ``tick``."""
-    return next(iter(_phase3_frames(run_dir, {tick})))
-
-
-def frame_image(frame: Any, scale: int = 4) -> Any:
+def frame_image(frame: Snapshot, scale: int = 4) -> Any:
     """Draw an RGB picture: live cells white, tile borders grey, carriers ringed in orange."""
     from PIL import Image, ImageDraw
 
@@ -47,10 +34,10 @@ def frame_image(frame: Any, scale: int = 4) -> Any:
     return image
 
 
-def export_gif(run_dir: Path, out: Path, every: int, last: int) -> int:
-    """Write an animated GIF of every ``every``-th tick up to ``last``; return frames written."""
+def export_gif(frames: Iterable[Snapshot], out: Path) -> int:
+    """Write the frames as an animated GIF; return how many were written."""
     if out.suffix.lower() != ".gif":
-        raise UserError(f"--export {out}: the file name must end in .gif")
-    images = [frame_image(f) for f in _phase3_frames(run_dir, set(range(0, last + 1, every)))]
+        raise InputError(f"--export {out}: the file name must end in .gif")
+    images = [frame_image(f) for f in frames]
     images[0].save(out, save_all=True, append_images=images[1:], duration=80, loop=0)
     return len(images)

@@ -19,6 +19,7 @@ EVENTS_FILE = "events.jsonl"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "run.log"
 REPORT_FILE = "report.md"
+VECTORS_FILE = "vectors.safetensors"  # embedded keys and shards, so replay needs no embedder
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -7,16 +7,16 @@ samples) and compares them one for one with the log, naming the first tick that 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from cybermesh_cli.errors import UserError
-from cybermesh_cli.paths import inside
-from cybermesh_cli.phases import load_driver
+from cybermesh_cli.errors import InputError
+from cybermesh_cli.events import Event
 from cybermesh_cli.runs.events import read_events
 from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
-from cybermesh_cli.spec import load_spec
+from cybermesh_cli.spec import Spec, load_spec
 
 
 @dataclass(frozen=True)
@@ -50,15 +50,29 @@ class ReplayReport:
         return self.divergence is None
 
 
-def resolve_run(path: Path, runs_root: Path) -> Path:
-    """Check that ``path`` is a run folder inside ``runs_root`` (no ``..`` or symlink escapes)."""
-    resolved = inside(path, runs_root, "a run path")
-    if not (resolved / EVENTS_FILE).is_file():
-        raise UserError(f"{path}: not a run folder (no {EVENTS_FILE})")
+class Resimulator(Protocol):
+    """What replay needs of a phase: the event types it re-creates, and how."""
+
+    replayed_types: Sequence[str]
+
+    def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]],
+                   run_dir: Path) -> Iterator[Event]:
+        """Yield, in order, the events of ``replayed_types`` the run must have logged."""
+        ...
+
+
+def resolve_run(path: Path) -> Path:
+    """Resolve a run folder the user named, wherever it is; refuse what is not one."""
+    resolved = path.expanduser().resolve()
+    if not resolved.is_dir():
+        raise InputError(f"{path}: no such run folder")
+    if not (resolved / EVENTS_FILE).is_file() or not (resolved / SPEC_FILE).is_file():
+        raise InputError(f"{path}: not a run folder (it needs {EVENTS_FILE} and {SPEC_FILE})")
     return resolved
 
 
-def replay(run_dir: Path, resimulate: bool = True) -> ReplayReport:
+def replay(run_dir: Path,
+           resimulator: Callable[[int], Resimulator] | None = None) -> ReplayReport:
     """Validate, summarise and (if the phase supports it) re-simulate the run in ``run_dir``."""
     read = read_events(run_dir / EVENTS_FILE)
     events = read.events
@@ -80,17 +94,16 @@ def replay(run_dir: Path, resimulate: bool = True) -> ReplayReport:
         report.notes.append("no run.end event: the run was killed before it could finish")
     if report.end_status == "interrupted":
         report.notes.append(f"the run was interrupted at tick {report.last_tick}")
-    if resimulate:
+    if resimulator is not None:
         finished = report.end_status in ("passed", "failed")
-        _resimulate(report, run_dir, events, complete=finished)
+        _resimulate(report, run_dir, events, resimulator, complete=finished)
     return report
 
 
-def _resimulate(
-    report: ReplayReport, run_dir: Path, events: list[dict[str, Any]], complete: bool
-) -> None:
+def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]],
+                resimulator: Callable[[int], Resimulator], complete: bool) -> None:
     spec = load_spec(run_dir / SPEC_FILE)
-    driver = load_driver(spec.phase)
+    driver = resimulator(spec.phase)
     if not driver.replayed_types:
         report.notes.append(f"phase {spec.phase} logs no re-simulated state")
         return

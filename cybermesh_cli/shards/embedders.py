@@ -23,14 +23,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 Kind = Literal["document", "query"]
 Vectors = NDArray[np.float32]
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
 
-class EmbedderError(UserError):
+class EmbedderError(InputError):
     """An embedder that cannot run (no server, no model, timeout, malformed answer)."""
 
 
@@ -230,4 +230,4 @@ def make_embedder(backend: str, host: str | None = None, timeout: float = 30.0,
         probe.timeout = timeout
         return EmbedderChoice(OllamaEmbedder(host, timeout=timeout, batch_size=batch_size),
                               backend, f"ollama answered at {probe.host}")
-    raise UserError(f"embedder {backend!r}: expected ollama, local, hash or auto")
+    raise InputError(f"embedder {backend!r}: expected ollama, local, hash or auto")

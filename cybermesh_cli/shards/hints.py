@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.substrate.energy import EnergyField
 

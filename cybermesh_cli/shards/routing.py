@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from cybermesh_cli.shards.mesh import Mesh
+from cybermesh_cli.topology import Mesh
 
 Vectors = NDArray[np.float32]
 
@@ -50,6 +50,16 @@ class RoutingTables:
     horizon: int
     tables: list[dict[int, tuple[int, int]]] = field(default_factory=list)
     messages: int = 0
+    _known: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(
+        default_factory=dict, repr=False)
+
+    def known(self, bot: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Return the bots ``bot`` knows and their hop counts, as arrays (built once a bot)."""
+        if bot not in self._known:
+            table = self.tables[bot]
+            self._known[bot] = (np.fromiter(table, np.int64, len(table)),
+                                np.fromiter((h for h, _ in table.values()), np.int64, len(table)))
+        return self._known[bot]
 
     def __post_init__(self) -> None:
         """Run the gossip rounds."""
@@ -95,5 +105,14 @@ def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int) ->
 
 def best_known(tables: RoutingTables, vector: Vectors, bot: int) -> int:
     """Return the bot whose key, among those ``bot`` knows, is most like ``vector``."""
-    table = tables.tables[bot]
-    return max(table, key=lambda t: (float(tables.keys[t] @ vector), -table[t][0], -t))
+    return best_known_among(tables, tables.keys @ vector, bot)
+
+
+def best_known_among(tables: RoutingTables, similarity: NDArray[np.float32], bot: int) -> int:
+    """Do :func:`best_known` given the vector's similarity to every key.
+
+    Most similar known key first, then fewest hops, then lowest bot number.
+    """
+    targets, hops = tables.known(bot)
+    order = np.lexsort((targets, hops, -similarity[targets]))
+    return int(targets[order[0]])

@@ -143,6 +143,41 @@ def detect(
             if i in merged or i not in absorbed]
 
 
+def window(cells: NDArray[np.uint8], top: int, left: int, height: int,
+           width: int) -> NDArray[np.uint8]:
+    """Return the ``height`` x ``width`` cells from (top, left) of a torus, wrapping around."""
+    rows, cols = cells.shape
+    top, left = top % rows, left % cols
+    if top + height <= rows and left + width <= cols:
+        return cells[top:top + height, left:left + width]
+    wrapped: NDArray[np.uint8] = cells[np.arange(top, top + height) % rows][
+        :, np.arange(left, left + width) % cols]
+    return wrapped
+
+
+def detect_window(cells: NDArray[np.uint8], top: int, left: int, size: int,
+                  populations: frozenset[int], library: Library | None = None
+                  ) -> list[Detection]:
+    """Objects of the given populations wholly inside a square window of a torus.
+
+    A cluster with a cell within the clustering radius of the window's edge may continue
+    outside it, so it is skipped; every other cluster is exactly the one :func:`detect` finds
+    on the whole grid. This is how carriers are tracked without scanning the whole torus.
+    """
+    shape = (cells.shape[0], cells.shape[1])
+    library = library or default_library()
+    if size > min(shape):
+        return [d for d in detect(cells, True, library) if d.population in populations]
+    found = []
+    inner = size - CLUSTER_RADIUS
+    for ys, xs in _split(window(cells, top, left, size, size), False, CLUSTER_RADIUS):
+        if len(ys) not in populations or ys.min() < CLUSTER_RADIUS or xs.min() < \
+                CLUSTER_RADIUS or ys.max() >= inner or xs.max() >= inner:
+            continue
+        found.append(_describe(ys + top, xs + left, shape, library))
+    return found
+
+
 def _regroup(cy: NDArray[np.int64], cx: NDArray[np.int64], ids: NDArray[np.int64],
              shape: tuple[int, int], library: Library) -> list[tuple[tuple[int, ...],
                                                                     Detection]]:

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.substrate.shapes import Cells, trim
@@ -16,7 +16,7 @@ def parse_size(text: str) -> tuple[int, int]:
     """``WxH`` (e.g. ``80x80``) -> (width, height)."""
     match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not match or 0 in (int(match.group(1)), int(match.group(2))):
-        raise UserError(f"--torus {text!r}: expected WIDTHxHEIGHT, e.g. 80x80")
+        raise InputError(f"--torus {text!r}: expected WIDTHxHEIGHT, e.g. 80x80")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -31,7 +31,7 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
     if torus is not None:
         width, height = torus
         if cells.shape[0] > height or cells.shape[1] > width:
-            raise UserError(f"--torus {width}x{height}: the pattern "
+            raise InputError(f"--torus {width}x{height}: the pattern "
                             f"({cells.shape[1]}x{cells.shape[0]}) does not fit")
         world = np.zeros((height, width), np.uint8)
         world[:cells.shape[0], :cells.shape[1]] = cells

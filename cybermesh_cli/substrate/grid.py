@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate import kernels
 from cybermesh_cli.substrate.rules import CONWAY, Rule
 
@@ -38,9 +38,9 @@ class Grid:
         """Start from ``cells`` (shape (H, W)); ``threads`` None picks by grid size."""
         cells = np.ascontiguousarray(cells, dtype=np.uint8)
         if cells.ndim != 2 or 0 in cells.shape:
-            raise UserError(f"grid: expected a non-empty 2-D array, got shape {cells.shape}")
+            raise InputError(f"grid: expected a non-empty 2-D array, got shape {cells.shape}")
         if cells.max(initial=0) > 1:
-            raise UserError("grid: cells must be 0 or 1")
+            raise InputError("grid: cells must be 0 or 1")
         self.height, self.width = cells.shape
         self.rule = rule
         self.torus = torus
@@ -105,7 +105,7 @@ class Grid:
     def cells(self, cells: Cells) -> None:
         """Replace the state (same shape)."""
         if cells.shape != (self.height, self.width):
-            raise UserError(f"grid: shape {cells.shape} != {(self.height, self.width)}")
+            raise InputError(f"grid: shape {cells.shape} != {(self.height, self.width)}")
         self._a = kernels.pack(np.ascontiguousarray(cells, dtype=np.uint8))
 
     @property

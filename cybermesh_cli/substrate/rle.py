@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 MAX_LINE = 70
 _HEADER = re.compile(
@@ -60,9 +60,9 @@ def _header(lines: list[str], source: str) -> tuple[int, re.Match[str], list[str
             continue
         header = _HEADER.match(stripped)
         if not header:
-            raise UserError(f"{source}:{number}: expected the header 'x = W, y = H, rule = R'")
+            raise InputError(f"{source}:{number}: expected the header 'x = W, y = H, rule = R'")
         return number, header, comments
-    raise UserError(f"{source}: no RLE header line 'x = W, y = H'")
+    raise InputError(f"{source}: no RLE header line 'x = W, y = H'")
 
 
 def _body(lines: list[str], first: int, cells: NDArray[np.uint8], source: str) -> None:
@@ -78,7 +78,7 @@ def _body(lines: list[str], first: int, cells: NDArray[np.uint8], source: str) -
                 while line[position].isdigit():  # point at what follows a run count
                     position += 1
                 found = repr(line[position]) if position < len(line) else "end of line"
-                raise UserError(f"{source}:{number}: unexpected {found} at column {position + 1}")
+                raise InputError(f"{source}:{number}: unexpected {found} at column {position + 1}")
             position = match.end()
             tag = match.group(2)
             count = int(match.group(1) or 1)
@@ -88,15 +88,15 @@ def _body(lines: list[str], first: int, cells: NDArray[np.uint8], source: str) -
                 y, x = y + count, 0
             elif tag:
                 if y >= height or x + count > width:
-                    raise UserError(f"{source}:{number}: cells beyond the declared size "
+                    raise InputError(f"{source}:{number}: cells beyond the declared size "
                                     f"{width}x{height}")
                 cells[y, x:x + count] = tag == "o"
                 x += count
-    raise UserError(f"{source}:{len(lines)}: the pattern does not end with '!'")
+    raise InputError(f"{source}:{len(lines)}: the pattern does not end with '!'")
 
 
 def parse_rle(text: str, source: str = "<rle>") -> Pattern:
-    """Parse RLE text; any malformed input is a :class:`UserError` naming the line."""
+    """Parse RLE text; any malformed input is a :class:`InputError` naming the line."""
     lines = text.splitlines()
     number, header, comments = _header(lines, source)
     cells = np.zeros((int(header.group(2)), int(header.group(1))), np.uint8)
@@ -109,9 +109,9 @@ def read_rle(path: Path) -> Pattern:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
+        raise InputError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc})") from None
+        raise InputError(f"{path}: cannot read ({exc})") from None
     return parse_rle(text, str(path))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 _BS = re.compile(r"^B([0-8]*)/?S([0-8]*)$", re.IGNORECASE)
 _SB = re.compile(r"^([0-8]*)/([0-8]*)$")  # the older S/B notation: survive/birth
@@ -34,7 +34,7 @@ def _digits(mask: int) -> str:
 
 def _mask(digits: str, text: str) -> int:
     if len(set(digits)) != len(digits):
-        raise UserError(f"rule {text!r}: a neighbour count appears twice")
+        raise InputError(f"rule {text!r}: a neighbour count appears twice")
     return sum(1 << int(d) for d in digits)
 
 
@@ -47,7 +47,7 @@ def parse_rule(text: str) -> Rule:
     match = _SB.match(value)
     if match:
         return Rule(_mask(match.group(2), text), _mask(match.group(1), text))
-    raise UserError(
+    raise InputError(
         f"rule {text!r}: expected a Life-like rule such as B3/S23 (digits 0-8 after B and S)"
     )
 

@@ -36,7 +36,7 @@ def run_one(spec: str, run: PlannedRun, folder: str) -> RunResult:
     """Run one planned run in this process (a Ray worker, or the sweep's own process)."""
     from rich.console import Console
 
-    from cybermesh_cli.errors import UserError
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.runner import run_experiment
     from cybermesh_cli.spec import load_spec
 
@@ -46,7 +46,7 @@ def run_one(spec: str, run: PlannedRun, folder: str) -> RunResult:
         quiet = Console(file=io.StringIO(), stderr=False)
         outcome = run_experiment(loaded, Path(folder), quiet, run_id=run.name)
         return RunResult(run.name, outcome.status, time.perf_counter() - started, outcome.error)
-    except UserError as exc:
+    except InputError as exc:
         return RunResult(run.name, "error", time.perf_counter() - started, str(exc))
 
 

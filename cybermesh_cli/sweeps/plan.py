@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 
 PLAN_FILE = "sweep.json"
 FINISHED = ("passed", "failed", "error")  # a run with one of these statuses is not run again
@@ -55,13 +55,13 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     for part in text.split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?", part)
         if not match:
-            raise UserError(f"--seeds {text!r}: expected e.g. 0..99 or 1,2,5")
+            raise InputError(f"--seeds {text!r}: expected e.g. 0..99 or 1,2,5")
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))
         if last < first:
-            raise UserError(f"--seeds {text!r}: {first}..{last} is empty")
+            raise InputError(f"--seeds {text!r}: {first}..{last} is empty")
         seeds += range(first, last + 1)
     if len(set(seeds)) != len(seeds):
-        raise UserError(f"--seeds {text!r}: a seed appears twice")
+        raise InputError(f"--seeds {text!r}: a seed appears twice")
     return tuple(seeds)
 
 
@@ -71,9 +71,9 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key or not raw:
-            raise UserError(f"--grid {item!r}: expected KEY.PATH=V1,V2,..., e.g. phase1.seed=1,2")
+            raise InputError(f"--grid {item!r}: expected KEY.PATH=V1,V2,..., e.g. phase1.seed=1,2")
         if key in grid:
-            raise UserError(f"--grid {item!r}: {key} is given twice")
+            raise InputError(f"--grid {item!r}: {key} is given twice")
         grid[key] = [yaml.safe_load(v) for v in raw.split(",")]
     return grid
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cybermesh_cli.errors import UserError
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.sweeps.plan import PLAN_FILE
 
 REPORT = "report.md"
@@ -65,8 +65,11 @@ def aggregate(folder: Path) -> tuple[dict[str, Any], list[Point]]:
     """Read ``sweep.json`` and every run's metrics.json."""
     plan_file = folder / PLAN_FILE
     if not plan_file.is_file():
-        raise UserError(f"{folder}: no {PLAN_FILE}; not a sweep folder")
-    plan = json.loads(plan_file.read_text())
+        raise InputError(f"{folder}: no {PLAN_FILE}; not a sweep folder")
+    try:
+        plan = json.loads(plan_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{plan_file}: unreadable sweep plan ({exc})") from None
     points = [Point(i, p) for i, p in enumerate(plan["points"])]
     for run in plan["runs"]:
         point = points[run["point"]]

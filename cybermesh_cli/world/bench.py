@@ -1,0 +1,63 @@
+"""Benchmark of the world: ticks per second and cost per bot-tick at several mesh sizes.
+
+Each size warms up (JIT, shards in flight), then runs ``repeats`` timed blocks of ``ticks``
+ticks; the median block is reported, with the cost per bot-tick as a ratio to the first size
+measured in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.world.config import WorldConfig
+from cybermesh_cli.world.world import World
+
+
+@dataclass(frozen=True)
+class WorldBenchRow:
+    """One mesh size: median ticks/s and microseconds per bot-tick (wall and CPU)."""
+
+    side: int
+    bots: int
+    ticks_per_s: float
+    us_per_bot_tick: float
+    cpu_us_per_bot_tick: float
+    ratio_to_first: float  # cost per bot-tick against the first size's
+    blocks: int
+    ticks_per_block: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the row as plain JSON values."""
+        return asdict(self)
+
+
+def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
+                sides: Sequence[int], ticks: int, repeats: int, warmup: int,
+                seed: int = 3, progress: Callable[[str], None] | None = None
+                ) -> list[WorldBenchRow]:
+    """Time the world of ``block`` at each ``side`` x ``side`` mesh."""
+    rows: list[WorldBenchRow] = []
+    for side in sides:
+        if progress is not None:
+            progress(f"{side}x{side}")
+        config = WorldConfig.from_block(
+            {**block, "mesh": {**block["mesh"], "rows": side, "cols": side}})
+        world = World(config, seed, keys=keys, vectors=vectors)
+        world.run(warmup)
+        walls, cpus = [], []
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            world.run(ticks)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        wall_s, cpu_s = statistics.median(walls), statistics.median(cpus)
+        cost = 1e6 * wall_s / (ticks * config.bots)
+        rows.append(WorldBenchRow(
+            side, config.bots, ticks / wall_s, cost, 1e6 * cpu_s / (ticks * config.bots),
+            cost / rows[0].us_per_bot_tick if rows else 1.0, repeats, ticks))
+    return rows
