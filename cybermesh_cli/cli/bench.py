@@ -121,10 +121,12 @@ def world(
         return
     table = Table(title=f"the world of {spec}: median of {repeats} blocks of {ticks} ticks; "
                   f"x first = cost a bot-tick against the {side_list[0]}x{side_list[0]} mesh")
-    for column in ("mesh", "bots", "ticks/s", "us/bot-tick", "cpu us/bot-tick", "x first"):
+    for column in ("mesh", "bots", "ticks/s", "us/bot-tick", "cpu us/bot-tick", "x first",
+                   "carriers/bot", "us/carrier-tick"):
         table.add_column(column, justify="right")
     for r in rows:
         table.add_row(f"{r.side}x{r.side}", str(r.bots), f"{r.ticks_per_s:,.1f}",
                       f"{r.us_per_bot_tick:.2f}", f"{r.cpu_us_per_bot_tick:.2f}",
-                      f"{r.ratio_to_first:.2f}")
+                      f"{r.ratio_to_first:.2f}", f"{r.carriers_per_bot:.3f}",
+                      f"{r.us_per_carrier_tick:.1f}")
     Console().print(table)

@@ -14,6 +14,7 @@ the carrier's true position while it is intact; that is how tracking is scored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 import numpy as np
 
@@ -29,6 +30,7 @@ COAST = 3  # ticks a carrier may go undetected (merged with nearby debris) befor
 WINDOW = 17  # cells a side searched around a carrier's predicted centroid: gate, ship, margin
 
 
+@cache
 def carrier_form(direction: tuple[int, int]) -> ObjectForm:
     """Phase 0 of the spaceship that travels along ``direction`` (dy, dx in -1..1)."""
     name = "glider" if direction[0] and direction[1] else "lwss"
@@ -65,7 +67,7 @@ class Flight:
         dy, dx = self.offsets[phase]
         return self.phases[phase], dy + periods * self.shift[0], dx + periods * self.shift[1]
 
-    @property
+    @cached_property
     def populations(self) -> frozenset[int]:
         """Live cells of each phase (a lightweight spaceship has 9 and 12)."""
         return frozenset(int(p.sum()) for p in self.phases)
@@ -142,11 +144,15 @@ class Carrier:
 def place(world: Cells, form: ObjectForm, top: int, left: int) -> bool:
     """Write ``form`` at (top, left) if a 2-cell margin around it is empty; True if placed."""
     h, w = form.cells.shape
-    rows = np.arange(top - 2, top + h + 2) % world.shape[0]
-    cols = np.arange(left - 2, left + w + 2) % world.shape[1]
-    if world[np.ix_(rows, cols)].any():
+    if window(world, top - 2, left - 2, h + 4, w + 4).any():
         return False
-    world[np.ix_(rows[2:-2], cols[2:-2])] |= form.cells
+    height, width = world.shape
+    top, left = top % height, left % width
+    if top + h <= height and left + w <= width:
+        world[top:top + h, left:left + w] |= form.cells
+    else:
+        world[np.ix_(np.arange(top, top + h) % height, np.arange(left, left + w) % width)] |= \
+            form.cells
     return True
 
 

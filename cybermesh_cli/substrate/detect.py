@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from cybermesh_cli.substrate.library import Library, default_library
+from cybermesh_cli.substrate.library import Library, ObjectForm, default_library
 
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
@@ -102,11 +102,7 @@ def _describe(cy: NDArray[np.int64], cx: NDArray[np.int64], shape: tuple[int, in
         cells = np.zeros(box, np.uint8)
         cells[cy - top, cx - left] = 1
         form = library.lookup(cells)
-    if form is None:
-        return Detection("unknown", "unknown", "unknown", None, None, (0.0, 0.0), centroid,
-                         bbox, len(cy))
-    return Detection(form.apgcode, form.name, form.kind, form.phase, form.heading,
-                     form.velocity, centroid, bbox, len(cy))
+    return _classify(form, centroid, bbox, len(cy))
 
 
 def _split(cells: NDArray[np.uint8], torus: bool, radius: int) -> list[tuple[
@@ -168,14 +164,58 @@ def detect_window(cells: NDArray[np.uint8], top: int, left: int, size: int,
     library = library or default_library()
     if size > min(shape):
         return [d for d in detect(cells, True, library) if d.population in populations]
+    wanted = np.zeros(max(populations) + 1, np.bool_)
+    wanted[list(populations)] = True
+    starts, ys, xs, _ = _clusters(np.ascontiguousarray(window(cells, top, left, size, size)),
+                                  False, CLUSTER_RADIUS)
     found = []
-    inner = size - CLUSTER_RADIUS
-    for ys, xs in _split(window(cells, top, left, size, size), False, CLUSTER_RADIUS):
-        if len(ys) not in populations or ys.min() < CLUSTER_RADIUS or xs.min() < \
-                CLUSTER_RADIUS or ys.max() >= inner or xs.max() >= inner:
-            continue
-        found.append(_describe(ys + top, xs + left, shape, library))
+    for a, b, y0, x0, y1, x1, sy, sx in _complete(starts, ys, xs, size, CLUSTER_RADIUS,
+                                                  wanted).tolist():
+        population = b - a
+        cells_box = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+        cells_box[ys[a:b] - y0, xs[a:b] - x0] = 1
+        # the same float operations as a mean of the cells' coordinates
+        centroid = (((sy + population * top) / population) % shape[0],
+                    ((sx + population * left) / population) % shape[1])
+        bbox = ((y0 + top) % shape[0], (x0 + left) % shape[1], *cells_box.shape)
+        found.append(_classify(library.lookup(cells_box), centroid, bbox, population))
     return found
+
+
+def _classify(form: ObjectForm | None, centroid: tuple[float, float],
+              bbox: tuple[int, ...], population: int) -> Detection:
+    """Name a cluster by its library form, or call it unknown."""
+    box = (int(bbox[0]), int(bbox[1]), int(bbox[2]), int(bbox[3]))
+    if form is None:
+        return Detection("unknown", "unknown", "unknown", None, None, (0.0, 0.0), centroid,
+                         box, population)
+    return Detection(form.apgcode, form.name, form.kind, form.phase, form.heading,
+                     form.velocity, centroid, box, population)
+
+
+@nb.njit(cache=True)
+def _complete(starts: NDArray[np.int64], ys: NDArray[np.int64], xs: NDArray[np.int64],
+              size: int, margin: int, wanted: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Clusters of a wanted population with no cell within ``margin`` of the window's edge.
+
+    One row each: start, stop, min y, min x, max y, max x, sum of y, sum of x.
+    """
+    rows = np.empty((len(starts) - 1, 8), np.int64)
+    kept = 0
+    for index in range(len(starts) - 1):
+        a, b = starts[index], starts[index + 1]
+        if b - a >= len(wanted) or not wanted[b - a]:
+            continue
+        y0, x0, y1, x1, sy, sx = size, size, -1, -1, 0, 0
+        for cell in range(a, b):
+            y, x = ys[cell], xs[cell]
+            y0, x0, y1, x1 = min(y0, y), min(x0, x), max(y1, y), max(x1, x)
+            sy += y
+            sx += x
+        if y0 >= margin and x0 >= margin and y1 < size - margin and x1 < size - margin:
+            rows[kept] = (a, b, y0, x0, y1, x1, sy, sx)
+            kept += 1
+    return rows[:kept]
 
 
 def _regroup(cy: NDArray[np.int64], cx: NDArray[np.int64], ids: NDArray[np.int64],

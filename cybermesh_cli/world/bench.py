@@ -28,6 +28,8 @@ class WorldBenchRow:
     us_per_bot_tick: float
     cpu_us_per_bot_tick: float
     ratio_to_first: float  # cost per bot-tick against the first size's
+    carriers_per_bot: float  # carriers in flight, a tick and a bot: the work a bot-tick holds
+    us_per_carrier_tick: float
     blocks: int
     ticks_per_block: int
 
@@ -49,15 +51,20 @@ def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
             {**block, "mesh": {**block["mesh"], "rows": side, "cols": side}})
         world = World(config, seed, keys=keys, vectors=vectors)
         world.run(warmup)
-        walls, cpus = [], []
+        walls, cpus, carriers = [], [], 0
+        layer = world.shards
         for _ in range(repeats):
             wall, cpu = time.perf_counter(), time.process_time()
-            world.run(ticks)
+            for _ in range(ticks):
+                world.step()
+                carriers += len(layer.tracker.carriers) if layer is not None else 0
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         wall_s, cpu_s = statistics.median(walls), statistics.median(cpus)
         cost = 1e6 * wall_s / (ticks * config.bots)
+        in_flight = carriers / (repeats * ticks)
         rows.append(WorldBenchRow(
             side, config.bots, ticks / wall_s, cost, 1e6 * cpu_s / (ticks * config.bots),
-            cost / rows[0].us_per_bot_tick if rows else 1.0, repeats, ticks))
+            cost / rows[0].us_per_bot_tick if rows else 1.0, in_flight / config.bots,
+            1e6 * wall_s / (ticks * max(in_flight, 1e-9)), repeats, ticks))
     return rows
