@@ -70,3 +70,28 @@ def test_a_timed_run_stops_on_the_clock(tmp_path):
     (run,) = (tmp_path / "runs").iterdir()
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["figures"]["ticks"] > 100 and metrics["figures"]["seconds"] < 10
+
+
+def test_the_scaling_experiment_reports_every_size_and_replays(tmp_path):
+    done = cli("run", str(REPO / "experiments" / "scale.yaml"), "--set", "duration.ticks=150",
+               "--set", "phase3.scale.sides=[1,2,12]", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    figures = json.loads((run / "metrics.json").read_text())["figures"]
+    assert [r["bots"] for r in figures["sizes"]] == [1, 4, 144]
+    assert all(r["hop_agreement"] == 1 and r["shards"] > 0 for r in figures["sizes"])
+    assert figures["sizes"][0]["tracking_accuracy"] is None  # one bot: nothing to carry
+    assert (run / "scale.png").stat().st_size > 1000 and "| 12x12 |" in (
+        run / "report.md").read_text()
+    done = cli("replay", str(run), cwd=tmp_path)
+    assert done.returncode == 0 and "re-simulation verified 3 events" in done.stdout
+
+
+def test_a_mesh_the_schema_refuses_and_one_too_big_for_memory_exit_2(tmp_path):
+    spec = str(REPO / "experiments" / "phase3.yaml")
+    done = cli("run", spec, "--set", "phase3.mesh.rows=65", cwd=tmp_path)
+    assert done.returncode == 2 and "mesh.rows" in done.stderr
+    done = cli("run", spec, "--set", "phase3.mesh.rows=64", "--set", "phase3.mesh.cols=64",
+               "--set", "phase3.mesh.tile=1024", cwd=tmp_path)
+    assert done.returncode == 2 and "4,294,967,296 cells" in done.stderr
+    assert "Traceback" not in done.stderr

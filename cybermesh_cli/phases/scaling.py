@@ -78,7 +78,8 @@ def rows(sizes: Sequence[Mapping[str, Any]], timings: Sequence[Mapping[str, Any]
             "peak_rss_mb": timing["rss_mb"],
             "delivery_rate": round(p["delivered"] / max(p["finished"], 1), 4),
             "delivered_to_topic": round(p["delivered_to_topic"] / max(p["delivered"], 1), 4),
-            "tracking_accuracy": round(p["tracking_ok"] / max(p["tracking_total"], 1), 4),
+            "tracking_accuracy": round(p["tracking_ok"] / p["tracking_total"], 4)
+            if p["tracking_total"] else None,  # a mesh too small to launch carriers
             "max_distance": p["max_distance"],
             "hop_agreement": 1.0 if p["hop_events"] == p["hops_recomputed"] else 0.0,
             "shards": p["shards"]})
@@ -100,8 +101,9 @@ def result(ctx: RunContext, sizes: list[dict[str, Any]], timings: list[dict[str,
     return PhaseResult(
         measured={
             f"{SECTION}.ca_shard_tracking.max_distance": max(r["max_distance"] for r in table),
-            f"{SECTION}.ca_shard_tracking.tracking_accuracy":
-                min(r["tracking_accuracy"] for r in table),
+            f"{SECTION}.ca_shard_tracking.tracking_accuracy": min(
+                (r["tracking_accuracy"] for r in table if r["tracking_accuracy"] is not None),
+                default=0.0),
             f"{SECTION}.event_log.min_hop_agreement": min(r["hop_agreement"] for r in table),
             f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
         },
