@@ -126,12 +126,17 @@ def _imports(path):
     return {n for n in found if n.startswith("cybermesh_cli")}
 
 
-def test_imports_point_down_and_have_no_cycles():
+def _modules():
     package = REPO / "cybermesh_cli"
     modules = {}
     for path in package.rglob("*.py"):
         name = ".".join(("cybermesh_cli", *path.relative_to(package).with_suffix("").parts))
         modules[name.removesuffix(".__init__")] = _imports(path)
+    return modules
+
+
+def test_imports_point_down_and_have_no_cycles():
+    modules = _modules()
     above = {"phases", "dashboard", "cli", "runner", "sweeps"}
     below = {"errors", "events", "paths", "spec", "topology", "substrate", "shards", "pulses",
              "world", "runs"}
