@@ -7,8 +7,14 @@ from functools import cache
 
 @cache
 def pick_device() -> str:
-    """Return ``"mps"``, ``"cuda"`` or ``"cpu"``: the first one this machine can use."""
-    import torch
+    """Return ``"mps"``, ``"cuda"`` or ``"cpu"``: the first one this machine can use.
+
+    Without torch (no [ml] extra) nothing runs on an accelerator: ``"cpu"``.
+    """
+    try:
+        import torch
+    except ModuleNotFoundError:
+        return "cpu"
 
     if torch.backends.mps.is_available():
         return "mps"

@@ -13,7 +13,7 @@ from rich.console import Console
 from cybermesh_cli.criteria import Criterion, evaluate, load_thresholds
 from cybermesh_cli.device import pick_device
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.phases import load_driver
+from cybermesh_cli.phases import load_driver, preflight
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.runs.events import EventLog
 from cybermesh_cli.runs.manifest import environment, git_state, package_versions, utc_now
@@ -57,6 +57,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
     """
     console = console or Console(stderr=True)
     driver = load_driver(spec.phase)
+    preflight(spec)
     thresholds = load_thresholds()
     record = RunRecord.create(
         runs_dir,

@@ -9,7 +9,8 @@ import yaml
 from safetensors.torch import load_file
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine, Registry
+from cybermesh_cli.pulses.adapters import PulseEngine
+from cybermesh_cli.pulses.registry import WEIGHTS, Registry
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.persistence import kernel_stepper
 from cybermesh_cli.pulses.training import train_adapter

@@ -11,7 +11,7 @@ from cybermesh_cli.dashboard.browser import SPACESHIP_COLOUR, open_page, probe
 from cybermesh_cli.dashboard.server import Dashboard, Running, bind
 from cybermesh_cli.dashboard.simulation import BOT_STATES, build_replay, pack_cells
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.pulses.adapters import Registry
+from cybermesh_cli.pulses.registry import Registry
 from cybermesh_cli.runs.events import EventLog, read_events
 from cybermesh_cli.spec import load_spec
 from tests.conftest import REPO, cli, run_spec, tampered_copy

@@ -17,6 +17,7 @@ from cybermesh_cli.cli import (
     bench,
     ca,
     dashboard,
+    examples,
     gate,
     replay,
     run,
@@ -58,12 +59,23 @@ app.add_typer(gate.app, name="gate")
 app.add_typer(ca.app, name="ca")
 app.add_typer(bench.app, name="bench")
 app.add_typer(adapter.app, name="adapter")
+app.add_typer(examples.app, name="examples")
 
 
 def main() -> None:
     """Entry point: one red line and exit 2 for bad input, never a traceback."""
     try:
         app()
+    except ModuleNotFoundError as exc:
+        from cybermesh_cli.extras import MissingExtraError, extra_of
+
+        extra = extra_of(exc.name or "")
+        if extra is None:
+            raise
+        missing = MissingExtraError(extra, exc.name or "", "this command")
+        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(missing)),
+                                   highlight=False, soft_wrap=True)
+        sys.exit(missing.exit_code)
     except CyberMeshError as exc:
         message = Text.assemble(("error: ", "bold red"), str(exc))  # user text is never markup
         Console(stderr=True).print(message, highlight=False, soft_wrap=True)

@@ -9,23 +9,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-if TYPE_CHECKING:  # importing the registry pulls in torch: only when a command runs
-    from cybermesh_cli.pulses.adapters import Registry
+if TYPE_CHECKING:
+    from cybermesh_cli.pulses.registry import Registry
 
 app = typer.Typer(help="LoRA adapters for the neural CA: train, list, show, switch.",
                   no_args_is_help=True)
 
 RegistryOption = Annotated[
     Path | None,
-    typer.Option(help="Registry folder (default: the project's adapters/)."),
+    typer.Option(help="Registry folder (default: ./adapters if it exists, else the shipped "
+                 "adapters; `train` writes to ./adapters)."),
 ]
 
 
 def _registry(path: Path | None) -> Registry:
-    from cybermesh_cli.paths import ADAPTERS_DIR
-    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.paths import resource
+    from cybermesh_cli.pulses.registry import Registry
 
-    return Registry(path or ADAPTERS_DIR)
+    return Registry(path or resource("adapters"))
 
 
 @app.command("train")
@@ -34,14 +35,16 @@ def train(
     registry: RegistryOption = None,
 ) -> None:
     """Train the adapter a spec describes and save it, with the spec and its figures."""
-    from cybermesh_cli.paths import SCHEMAS_DIR
+    from cybermesh_cli.paths import SCHEMAS_DIR, resource
     from cybermesh_cli.pulses.training import train_adapter
     from cybermesh_cli.spec import load_yaml_file
     from cybermesh_cli.substrate.rules import parse_rule
 
-    config = load_yaml_file(spec_file, SCHEMAS_DIR / "adapter.yaml")
+    config = load_yaml_file(resource(spec_file), SCHEMAS_DIR / "adapter.yaml")
     parse_rule(config["rule"])
-    target = _registry(registry)
+    from cybermesh_cli.pulses.registry import Registry
+
+    target = Registry(registry or Path("adapters"))
     console = Console()
     with console.status(f"training {config['name']} ({config['fit']['steps']} steps) ..."):
         trained = train_adapter(config)

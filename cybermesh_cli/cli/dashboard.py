@@ -39,8 +39,8 @@ def dashboard(
     from cybermesh_cli.dashboard.server import Dashboard, Running
     from cybermesh_cli.dashboard.simulation import build_live, build_replay
     from cybermesh_cli.errors import InputError
-    from cybermesh_cli.paths import PROJECT_ROOT
-    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.paths import resource
+    from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.runs.events import EventLog
     from cybermesh_cli.runs.replay import resolve_run
     from cybermesh_cli.spec import load_spec
@@ -51,11 +51,11 @@ def dashboard(
         raise InputError(f"{spec_file}: phase: the dashboard needs a phase 7 spec, got "
                          f"{spec.phase}")
     block = spec.block("phase7")
-    registry = Registry(PROJECT_ROOT / block["registry"])
+    registry = Registry(resource(block["registry"]))
     if replay is not None:
         simulation = build_replay(resolve_run(replay), block["wave"], registry)
     else:
-        simulation = build_live(PROJECT_ROOT / block["world"], block["wave"], registry, console)
+        simulation = build_live(resource(block["world"]), block["wave"], registry, console)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = runs_root / f"{stamp}-dashboard{'-replay' if replay else ''}"
     folder.mkdir(parents=True, exist_ok=False)

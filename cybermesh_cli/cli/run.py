@@ -22,7 +22,8 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def run(
     spec_file: Annotated[
-        Path, typer.Argument(help="Experiment spec, e.g. experiments/phase3.yaml.")
+        Path, typer.Argument(help="Experiment spec, e.g. experiments/phase3.yaml, or the name "
+                             "of a bundled example (phase3; see `cybermesh examples`).")
     ],
     seed: Annotated[int | None, typer.Option(help="Override the spec's seed.")] = None,
     set_: Annotated[
@@ -41,10 +42,12 @@ def run(
     On a terminal the criteria table goes to stdout; piped, stdout carries only the run
     folder (or, with --json, one JSON object), and everything else goes to stderr.
     """
+    from cybermesh_cli.paths import spec_path
     from cybermesh_cli.runner import run_experiment
     from cybermesh_cli.spec import load_spec
 
     console = Console(stderr=True)
+    spec_file = spec_path(spec_file)
     spec = load_spec(spec_file, set_ or [], seed)
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     # a shell starts background jobs with SIGINT ignored; a run stays interruptible anyway

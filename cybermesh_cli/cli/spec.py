@@ -17,18 +17,25 @@ def check(
     files: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
 ) -> None:
     """Validate each spec; print one line per file, exit 2 if any is invalid."""
+    from rich.text import Text
+
     from cybermesh_cli.errors import InputError
+    from cybermesh_cli.paths import spec_path
+    from cybermesh_cli.phases import preflight
     from cybermesh_cli.spec import load_spec
 
     out, err = Console(), Console(stderr=True)
     bad = 0
     for path in files:
         try:
-            loaded = load_spec(path)
+            loaded = load_spec(spec_path(path))
+            preflight(loaded)
         except InputError as exc:
-            err.print(f"[bold red]invalid:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("invalid: ", "bold red"), str(exc)), highlight=False,
+                      soft_wrap=True)
             bad += 1
         else:
-            out.print(f"[green]ok[/] {path} (phase {loaded.phase}, {loaded.name})", highlight=False)
+            out.print(Text.assemble(("ok ", "green"),
+                                    f"{path} (phase {loaded.phase}, {loaded.name})"))
     if bad:
         raise typer.Exit(2)

@@ -27,7 +27,7 @@ from cybermesh_cli.world import World, WorldConfig
 from cybermesh_cli.world.shards import ShardLayer
 
 if TYPE_CHECKING:
-    from cybermesh_cli.pulses.adapters import Registry
+    from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.world.pulses import PulseLayer
 
 BOT_STATES = ("idle", "routing", "holding", "pulsing", "overloaded")

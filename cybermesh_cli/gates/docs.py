@@ -28,6 +28,8 @@ def app_commands(app: typer.Typer) -> set[str]:
     def walk(command: Any, prefix: str) -> Iterator[str]:
         subcommands = getattr(command, "commands", None)  # a group (typer vendors click)
         if subcommands:
+            if getattr(command, "invoke_without_command", False):
+                yield prefix  # the group runs on its own too
             for name, sub in subcommands.items():
                 yield from walk(sub, f"{prefix} {name}")
         else:

@@ -16,7 +16,7 @@ from string import Template
 
 import psutil
 
-from cybermesh_cli.paths import PROJECT_ROOT
+from cybermesh_cli.paths import TEMPLATES_DIR
 
 HALT_MESSAGE = "FAILURE DETECTED - HALTING FOR HUMAN INPUT"
 SEVERITY = {"lint": "P2", "type": "P2", "docs": "P2", "unit": "P1", "perf": "P1", "security": "P0"}
@@ -131,7 +131,7 @@ def write_issue(root: Path, failure: Failure, stamp: str, when: str, logs: Path)
     """Step 4: ISSUE-<stamp>.md from templates/ISSUE-template.md, every field from real context."""
     template_path = root / "templates" / "ISSUE-template.md"
     if not template_path.is_file():
-        template_path = PROJECT_ROOT / "templates" / "ISSUE-template.md"
+        template_path = TEMPLATES_DIR / "ISSUE-template.md"
     modified = _run(["git", "status", "--porcelain"], root).strip().splitlines()
     collected = sorted(p.name for p in logs.iterdir())
     fields = {

@@ -7,6 +7,7 @@ exits 0 and no check says it could not do its job.
 from __future__ import annotations
 
 import os
+import re
 import subprocess  # noqa: S404 - fixed commands of the project's own tools
 import sys
 import time
@@ -55,6 +56,7 @@ class GateResult:
     summary: str
     commands: list[str] = field(default_factory=list)
     output: str = ""
+    counts: list[str] = field(default_factory=list)  # each tool's closing count line
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,23 @@ def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
     raise ValueError(f"unknown gate {name!r}; gates are {', '.join(GATE_ORDER)}")
 
 
+_HEADLINES = (
+    re.compile(r"^=*\s*(\d+ (?:passed|failed|error).* in [\d.]+s.*?)\s*=*$", re.M),  # pytest
+    re.compile(r"^(Success: no issues found in \d+ source files)$", re.M),  # mypy
+    re.compile(r"^(All checks passed!)$", re.M),  # ruff
+    re.compile(r"^(spec drift: \d+ problem\(s\)|docstrings: \d+ missing)$", re.M),
+)
+
+
+def headline(output: str) -> str | None:
+    """Return the line a tool ends with that counts what it checked (pytest's closing line)."""
+    for pattern in _HEADLINES:
+        found = pattern.findall(output)
+        if found:
+            return str(found[-1]).strip()
+    return None
+
+
 def _short(argv: Sequence[str]) -> str:
     shown = [Path(argv[0]).name, *argv[1:]]
     return " ".join(shown[:8]) + (" ..." if len(shown) > 8 else "")
@@ -159,12 +178,15 @@ def run_gate(name: str, cfg: GateConfig, offline: bool = False) -> GateResult:
         except subprocess.TimeoutExpired:
             code, output = 124, f"timed out after {COMMAND_TIMEOUT_S} s"
         result.output += f"$ {command}\n{output}\n[exit {code}]\n"
+        line = headline(output)
+        if line:
+            result.counts.append(line)
         reason = step.verdict(code, output) if step.verdict else (
             None if code == 0 else f"`{command}` exited {code}")
         if reason:
             result.passed, result.summary = False, reason
             break
     result.seconds = time.perf_counter() - start
-    if result.passed and skipped:
-        result.summary = "ok; " + "; ".join(skipped)
+    if result.passed:
+        result.summary = "; ".join(["ok", *result.counts, *skipped])
     return result

@@ -35,6 +35,33 @@ def load_driver(phase: int) -> PhaseDriver:
     return driver
 
 
+def required_extras(spec: Spec) -> list[str]:
+    """Return the pip extras a spec's run needs, so a missing one is reported before it runs."""
+    block = spec.block(f"phase{spec.phase}")
+    backend = str(block.get("embedder", {}).get("backend", ""))
+    extras = {"local": ["ml"], "auto": ["ml", "ollama"], "ollama": ["ollama"]}.get(backend, [])
+    if spec.phase in (4, 7):
+        extras.append("ml")
+    if spec.phase == 7:
+        extras.append("dashboard")
+    return sorted(set(extras))
+
+
+def preflight(spec: Spec) -> None:
+    """Check what a run needs beyond the schema before anything is written: extras, the world."""
+    from cybermesh_cli.extras import require
+
+    for extra in required_extras(spec):
+        require(extra, f"{spec.path} (phase {spec.phase})")
+    if spec.phase == 3:
+        from cybermesh_cli.world import WorldConfig
+
+        try:
+            WorldConfig.from_block(spec.block("phase3"))
+        except InputError as exc:
+            raise InputError(f"{spec.path}: phase3.{exc}") from None
+
+
 def state_bytes(spec: Spec) -> int | None:
     """Bytes of one full state dump of the world ``spec`` simulates (None: no grid)."""
     return load_driver(spec.phase).state_bytes(spec)

@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.paths import PROJECT_ROOT
+from cybermesh_cli.paths import resource
 from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
-from cybermesh_cli.pulses.adapters import RUN_COPY, PulseEngine, Registry
+from cybermesh_cli.pulses.adapters import PulseEngine
 from cybermesh_cli.pulses.nca import NeuralCA
+from cybermesh_cli.pulses.registry import RUN_COPY, Registry
 from cybermesh_cli.pulses.persistence import (
     Batch,
     Noise,
@@ -224,7 +225,7 @@ def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:
     """Copy the two adapters the spec names into the run folder; the run uses the copies."""
     if block["adapter"] == block["other_adapter"]:
         raise InputError("phase4.other_adapter: must differ from phase4.adapter")
-    return Registry(PROJECT_ROOT / block["registry"]).copy_to(
+    return Registry(resource(block["registry"])).copy_to(
         [block["adapter"], block["other_adapter"]], run_dir / RUN_COPY)
 
 

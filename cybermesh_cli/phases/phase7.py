@@ -49,18 +49,18 @@ class Phase7:
         from cybermesh_cli.dashboard.browser import find_chromium, open_page, probe
         from cybermesh_cli.dashboard.server import Dashboard, Running
         from cybermesh_cli.dashboard.simulation import simulation_for
-        from cybermesh_cli.paths import PROJECT_ROOT
+        from cybermesh_cli.paths import resource
         from cybermesh_cli.phases.embedding import embed_corpus
-        from cybermesh_cli.pulses.adapters import RUN_COPY, Registry
+        from cybermesh_cli.pulses.registry import RUN_COPY, Registry
         from cybermesh_cli.spec import load_spec
 
         block = ctx.spec.block("phase7")
         duration = ctx.spec.block("duration")
         seconds = float(duration.get("minutes", 0)) * 60 or float(block["seconds"])
         find_chromium()
-        world_spec = load_spec(PROJECT_ROOT / block["world"])
+        world_spec = load_spec(resource(block["world"]))
         (ctx.dir / WORLD_SPEC).write_text(world_spec.to_yaml())
-        registry = Registry(PROJECT_ROOT / block["registry"]).copy_to(
+        registry = Registry(resource(block["registry"])).copy_to(
             [block["wave"]["adapter"]], ctx.dir / RUN_COPY)
         corpus = embed_corpus(ctx, world_spec.block("phase3"))
         simulation = simulation_for(world_spec, corpus.keys, corpus.shards, block["wave"],
@@ -125,7 +125,7 @@ class Phase7:
         from safetensors.numpy import load_file
 
         from cybermesh_cli.dashboard.simulation import simulation_for
-        from cybermesh_cli.pulses.adapters import RUN_COPY, Registry
+        from cybermesh_cli.pulses.registry import RUN_COPY, Registry
         from cybermesh_cli.runs.record import VECTORS_FILE
         from cybermesh_cli.spec import load_spec
 

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from rich.console import Console
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.paths import EXPERIMENTS_DIR, PROJECT_ROOT, SCHEMAS_DIR
+from cybermesh_cli.paths import EXPERIMENTS_DIR, SCHEMAS_DIR, resource
 from cybermesh_cli.shards.embedders import Embedder, EmbedderChoice, Vectors, make_embedder
 from cybermesh_cli.spec import load_yaml_file
 
@@ -54,7 +54,7 @@ class EmbeddedCorpus:
 def embed_topics(block: Mapping[str, Any],
                  console: Console) -> tuple[EmbeddedCorpus, EmbedderChoice]:
     """Embed the corpus a spec block names with its embedder; also return the embedder choice."""
-    topics = load_corpus(PROJECT_ROOT / block["corpus"])
+    topics = load_corpus(resource(block["corpus"]))
     config = block["embedder"]
     with console.status(f"loading the {config['backend']} embedder ..."):
         choice = make_embedder(config["backend"], config.get("host"),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from cybermesh_cli.events import Event
-from cybermesh_cli.pulses.adapters import WEIGHTS, PulseEngine
+from cybermesh_cli.pulses.adapters import PulseEngine
+from cybermesh_cli.pulses.registry import WEIGHTS
 from cybermesh_cli.pulses.tiles import Pulse, pulse_tiles
 from cybermesh_cli.pulses.wave import WaveTick, spread
 from cybermesh_cli.substrate.shapes import Cells

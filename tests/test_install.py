@@ -1,0 +1,60 @@
+"""A wheel built from the checkout, installed (not editable) into a fresh venv, core only."""
+
+import json
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def _run(args, cwd, check=True):
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300,
+                          check=False)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wheel")
+    _run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+          "-q", "-w", str(root / "dist")], cwd=root)
+    (wheel,) = (root / "dist").glob("cybermesh_cli-*.whl")
+    venv.create(root / "venv", with_pip=True)
+    bin_dir = root / "venv" / "bin"
+    _run([str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+          "-c", str(REPO / "constraints.txt"), str(wheel)], cwd=root)
+    return root, bin_dir / "cybermesh"
+
+
+def test_the_wheel_carries_its_data_and_runs_from_an_empty_folder(installed):
+    root, cybermesh = installed
+    empty, other = root / "empty", root / "other"
+    empty.mkdir()
+    other.mkdir()
+    assert _run([str(cybermesh), "--version"], empty).stdout.startswith("cybermesh 0.1.0")
+    done = _run([str(cybermesh), "run", "phase1", "--out", str(root / "out")], empty)
+    run = done.stdout.strip()
+    assert run.startswith(str(root / "out")) and "\n" not in run  # piped: the folder alone
+    replayed = _run([str(cybermesh), "replay", run], other)
+    assert "re-simulation verified" in replayed.stdout
+    listed = json.loads(_run([str(cybermesh), "runs", "list", str(root / "out"), "--json"],
+                             other).stdout)
+    assert [r["path"] for r in listed] == [run] and listed[0]["status"] == "passed"
+    adapters = _run([str(cybermesh), "adapter", "list"], empty).stdout
+    assert "glider-guard" in adapters and "dust-guard" in adapters
+    assert "phase3" in _run([str(cybermesh), "examples"], empty).stdout
+    assert not list(empty.iterdir())
+
+
+def test_a_command_that_needs_a_missing_extra_says_which(installed):
+    root, cybermesh = installed
+    folder = root / "needs-ml"
+    folder.mkdir()
+    done = _run([str(cybermesh), "run", "phase3", "--out", "runs"], folder, check=False)
+    assert done.returncode == 2 and "needs the [ml] extra" in done.stderr
+    assert "Traceback" not in done.stderr and not (folder / "runs").exists()
