@@ -1,5 +1,6 @@
 """End-to-end runs of phase 0: the run folder, criteria, replay, kill and interrupt."""
 
+import csv
 import json
 import os
 import signal
@@ -123,3 +124,32 @@ def test_replay_takes_a_run_folder_anywhere_and_refuses_what_is_not_one(tmp_path
         done = cli("replay", path, cwd=tmp_path)
         assert done.returncode == 2, path
         assert "run folder" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_runs_list_filters_compare_marks_differences_and_export_reads_back(tmp_path, phase0_spec):
+    import pyarrow.parquet as pq
+
+    for seed in ("1", "2"):
+        done = cli("run", str(phase0_spec), "--seed", seed, "--json", cwd=tmp_path)
+        assert done.returncode == 0 and json.loads(done.stdout)["status"] == "passed"
+    listed = json.loads(cli("runs", "list", "runs", "--json", "--sort", "id",
+                            cwd=tmp_path).stdout)
+    assert [r["seed"] for r in listed] == [1, 2]
+    assert json.loads(cli("runs", "list", "runs", "--json", "--phase", "3",
+                          cwd=tmp_path).stdout) == []
+    assert len(json.loads(cli("runs", "list", "runs", "--json", "--status", "passed",
+                              "--since", "2000-01-01", cwd=tmp_path).stdout)) == 2
+    a, b = (r["path"] for r in listed)
+    rows = json.loads(cli("runs", "compare", a, b, "--json", cwd=tmp_path).stdout)
+    marked = {r["name"] for r in rows if r["differs"]}
+    assert "seed" in marked and "status" not in marked
+    assert cli("runs", "export", "runs", "--csv", cwd=tmp_path).returncode == 0
+    with (tmp_path / "runs" / "runs.csv").open(newline="") as handle:
+        records = list(csv.DictReader(handle))
+    assert sorted(r["spec.seed"] for r in records) == ["1", "2"] and records[0]["git_sha"]
+    assert cli("runs", "export", "runs", "--parquet", cwd=tmp_path).returncode == 0
+    table = pq.read_table(tmp_path / "runs" / "runs.parquet").to_pylist()
+    assert sorted(r["seed"] for r in table) == [1, 2]
+    assert any(k.endswith(".passed") and table[0][k] is True for k in table[0])
+    bad = cli("runs", "compare", a, str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and "not a run folder" in bad.stderr

@@ -1,0 +1,163 @@
+"""Run folders as records: find them, filter them, compare two, export a table of many.
+
+A record is one run's manifest, its criteria and its spec's parameters, flattened, so a table
+of runs reads the same in pandas, DuckDB or a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cybermesh_cli.errors import InputError
+from cybermesh_cli.runs.record import MANIFEST_FILE, METRICS_FILE, SPEC_FILE, read_json
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run folder says about itself (``status`` "unreadable" if its manifest is not)."""
+
+    path: Path
+    manifest: Mapping[str, Any]
+    criteria: Sequence[Mapping[str, Any]]
+    figures: Mapping[str, Any]
+    spec: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        """The folder's name."""
+        return self.path.name
+
+    @property
+    def status(self) -> str:
+        """passed, failed, interrupted, error, running or unreadable."""
+        return str(self.manifest.get("status", "unreadable"))
+
+    def row(self) -> dict[str, Any]:
+        """One flat record: identity, spec parameters, each criterion's value and pass."""
+        m = self.manifest
+        git = m.get("git") or {}
+        record: dict[str, Any] = {
+            "id": self.id, "path": str(self.path), "name": m.get("name"), "phase": m.get("phase"),
+            "seed": m.get("seed"), "status": self.status, "started": m.get("started"),
+            "duration_s": m.get("duration_s"), "git_sha": git.get("sha"),
+            "criteria_passed": m.get("criteria_passed"), "criteria_total": m.get("criteria_total")}
+        for key, value in _flatten(self.spec, "spec").items():
+            record[key] = value
+        for c in self.criteria:
+            record[f"{c['key']}.value"] = c.get("value")
+            record[f"{c['key']}.passed"] = c.get("passed")
+        return record
+
+
+def _flatten(data: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(_flatten(value, f"{prefix}.{key}"))
+        return out
+    if isinstance(data, list):
+        return {prefix: json.dumps(data)}
+    return {prefix: data}
+
+
+def _read(path: Path, reader: Any) -> Any:
+    try:
+        return reader(path)
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+
+
+def load_run(folder: Path) -> RunSummary:
+    """Read a run folder; parts that are missing or unreadable come back empty."""
+    manifest = _read(folder / MANIFEST_FILE, read_json)
+    metrics = _read(folder / METRICS_FILE, read_json) or {}
+    spec = _read(folder / SPEC_FILE, lambda p: yaml.safe_load(p.read_text(encoding="utf-8")))
+    return RunSummary(folder, manifest if isinstance(manifest, dict) else {},
+                      list(metrics.get("criteria", [])), dict(metrics.get("figures", {})),
+                      spec if isinstance(spec, dict) else {})
+
+
+def find_runs(root: Path) -> list[RunSummary]:
+    """Every run folder under ``root`` (sweep folders included), oldest first."""
+    if not root.is_dir():
+        raise InputError(f"{root}: no such folder")
+    return [load_run(m.parent) for m in sorted(root.rglob(MANIFEST_FILE))]
+
+
+def select(runs: Iterable[RunSummary], phase: int | None = None, status: str | None = None,
+           since: str | None = None, sort: str = "started") -> list[RunSummary]:
+    """Filter by phase, status and start time (ISO prefix, e.g. 2026-11-26), then sort."""
+    keys = {"started": lambda r: str(r.manifest.get("started", "")),
+            "id": lambda r: r.id, "status": lambda r: r.status,
+            "phase": lambda r: (r.manifest.get("phase", -1), r.id),
+            "duration": lambda r: float(r.manifest.get("duration_s") or 0)}
+    if sort not in keys:
+        raise InputError(f"--sort {sort!r}: use one of {', '.join(keys)}")
+    chosen = [r for r in runs
+              if (phase is None or r.manifest.get("phase") == phase)
+              and (status is None or r.status == status)
+              and (since is None or str(r.manifest.get("started", "")) >= since)]
+    return sorted(chosen, key=keys[sort])
+
+
+def compare(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any, bool]]:
+    """Criteria and figures side by side: (name, a's value, b's value, differ)."""
+    rows: list[tuple[str, Any, Any, bool]] = []
+    for name, left, right in (("status", a.status, b.status),
+                              ("seed", a.manifest.get("seed"), b.manifest.get("seed")),
+                              ("git sha", (a.manifest.get("git") or {}).get("sha"),
+                               (b.manifest.get("git") or {}).get("sha"))):
+        rows.append((name, left, right, left != right))
+    crit_a = {c["key"]: c for c in a.criteria}
+    crit_b = {c["key"]: c for c in b.criteria}
+    for key in sorted(set(crit_a) | set(crit_b)):
+        left, right = crit_a.get(key, {}), crit_b.get(key, {})
+        rows.append((key, _verdict(left), _verdict(right),
+                     left.get("value") != right.get("value")
+                     or left.get("passed") != right.get("passed")))
+    fig_a, fig_b = _flatten(a.figures, "figures"), _flatten(b.figures, "figures")
+    for key in sorted(set(fig_a) | set(fig_b)):
+        rows.append((key, fig_a.get(key), fig_b.get(key), fig_a.get(key) != fig_b.get(key)))
+    return rows
+
+
+def _verdict(criterion: Mapping[str, Any]) -> str:
+    if not criterion:
+        return "-"
+    return f"{criterion['value']:.4g} ({'pass' if criterion['passed'] else 'FAIL'})"
+
+
+def export(runs: Sequence[RunSummary], out: Path, form: str) -> Path:
+    """Write a row a run as CSV or Parquet (Parquet needs pyarrow); return the file."""
+    rows = [r.row() for r in runs]
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    try:
+        if form == "csv":
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        else:
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ModuleNotFoundError:
+                raise InputError("--parquet needs pyarrow (pip install pyarrow); --csv needs "
+                                 "nothing") from None
+            table = pa.Table.from_pylist([{c: _scalar(row.get(c)) for c in columns}
+                                          for row in rows])
+            pq.write_table(table, out)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write ({exc.strerror})") from None
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    return value if value is None or isinstance(value, (bool, int, float)) else str(value)
