@@ -84,15 +84,52 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
+MAX_YAML_BYTES = 1 << 20  # a spec or config is a few kB
+MAX_YAML_DEPTH = 32
+
+
+def check_yaml_shape(text: str, path: Path) -> None:
+    """Refuse aliases and deep nesting before building anything.
+
+    A 600-byte file of nested aliases ("billion laughs") expands to gigabytes when walked, and
+    deep nesting overflows the stack; scanning the parser's events is linear in the file.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                line = event.start_mark.line + 1 if event.start_mark else "?"
+                raise InputError(f"{path}: line {line}: YAML aliases (*{event.anchor}) are not "
+                                 "allowed in this file; write the value out")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else "?"
+                    raise InputError(f"{path}: line {line}: nested deeper than "
+                                     f"{MAX_YAML_DEPTH} levels")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        raise InputError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: YAML error: {exc}") from None
+
+
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes; a spec may hold at most "
+                             f"{MAX_YAML_BYTES:,}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
+    check_yaml_shape(text, path)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

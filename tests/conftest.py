@@ -47,7 +47,8 @@ def tampered_copy(run: Path, match: Callable[[bytes], bool],
     """
     copy = run.parent / f"{run.name}-tampered"
     copy.mkdir()
-    for name in ("spec.yaml", "manifest.json", "vectors.safetensors", "world.yaml"):
+    for name in ("spec.yaml", "manifest.json", "metrics.json", "vectors.safetensors",
+                 "world.yaml"):
         if (run / name).exists():
             (copy / name).write_bytes((run / name).read_bytes())
     if (run / "adapters").is_dir():

@@ -134,3 +134,19 @@ def test_a_pulse_changes_only_its_light_cone_and_the_base_resumes_after_it():
     assert [e.type for e in world.run(10) if e.type.startswith("pulse")] == ["pulse.end"]
     after.step(10)
     assert np.array_equal(world.grid.cells, after.cells)
+
+
+@pytest.mark.parametrize("weight", [0.0, float("inf")])
+def test_training_on_nothing_or_infinity_saves_nothing_over_the_old_adapter(tmp_path, weight):
+    registry = tmp_path / "reg"
+    shutil.copytree(SHIPPED / "glider-guard", registry / "glider-guard")
+    before = (registry / "glider-guard" / WEIGHTS).read_bytes()
+    spec = _spec()
+    spec["scenes"].update(batches=2, near_weight=weight, far_weight=weight)
+    path = tmp_path / "nothing.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    done = cli("adapter", "train", str(path), "--registry", str(registry), cwd=tmp_path)
+    assert done.returncode == 2 and "nothing" not in done.stdout
+    assert "glider-guard" in done.stderr and "Traceback" not in done.stderr
+    assert (registry / "glider-guard" / WEIGHTS).read_bytes() == before
+    assert sorted(p.name for p in registry.iterdir()) == ["glider-guard"]

@@ -45,9 +45,15 @@ def train(
     from cybermesh_cli.pulses.registry import Registry
 
     target = Registry(registry or Path("adapters"))
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     console = Console()
-    with console.status(f"training {config['name']} ({config['fit']['steps']} steps) ..."):
-        trained = train_adapter(config)
+    with Progress(f"training {config['name']}", BarColumn(), MofNCompleteColumn(),
+                  "loss {task.fields[loss]}", TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task("train", total=None, loss="- (sampling scenes)")
+        trained = train_adapter(config, lambda step, loss: bar.update(
+            task, completed=step, total=config["fit"]["steps"], loss=f"{loss:.5f}"))
     info = target.save(trained.model, config["name"], config, trained.metrics)
     console.print(f"saved [bold]{info.name}[/] to {info.path} ({info.size_bytes:,} bytes): "
                   + ", ".join(f"{k} {v}" for k, v in trained.metrics.items()))

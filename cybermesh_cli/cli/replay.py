@@ -37,7 +37,13 @@ def replay(
     if tick is not None or export is not None:
         _show(folder, tick, export, every, console)
         return
-    report = do_replay(folder, load_driver if resimulate else None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("re-simulating", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replay", total=None)
+        report = do_replay(folder, load_driver if resimulate else None,
+                           lambda done, total: bar.update(task, completed=done, total=total))
     table = Table(title=Text(f"replay of {run_dir}"))
     table.add_column("event type")
     table.add_column("count", justify="right")

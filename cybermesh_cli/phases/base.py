@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import resource
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -55,6 +57,19 @@ class RunContext:
     def seeds(self, count: int) -> list[np.random.SeedSequence]:
         """Independent seed sequences for ``count`` components, all derived from the spec's seed."""
         return list(np.random.SeedSequence(self.spec.seed).spawn(count))
+
+    @contextmanager
+    def progress(self, label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        """Show a progress bar (``total`` None: a count only); yield ``advance(steps)``."""
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=self.console, transient=True) as bar:
+            task = bar.add_task(label, total=total)
+
+            def advance(steps: int = 1) -> None:
+                bar.update(task, advance=steps)
+
+            yield advance
 
     def ticks(self, total: int, label: str = "ticks") -> Iterator[int]:
         """Yield tick numbers with a progress bar; events are flushed after every tick."""

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ def _engine(block: Mapping[str, Any], registry: Registry, device: str = "cpu") -
 
 
 def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
-                       seed: np.random.SeedSequence) -> Iterator[Event]:
+                       seed: np.random.SeedSequence,
+                       on_tick: Callable[[], None] | None = None) -> Iterator[Event]:
     """One event per trial: the glider's lifetime on the base rule and pulsed."""
     config = block["persistence"]
     rng = np.random.default_rng(seed)
@@ -63,7 +64,7 @@ def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
     lifetimes = measure_lifetimes(
         initial, {"base": kernel_stepper(rule), "pulsed": pulsed},
         kernel_stepper(rule), Noise(config["noise"]["mode"], config["noise"]["rate"]),
-        config["ticks"], config["grace"], rng)
+        config["ticks"], config["grace"], rng, on_tick)
     for trial in range(config["trials"]):
         yield Event(0, "persistence.trial", {
             "trial": trial, "base": int(lifetimes.by_arm["base"][trial]),
@@ -135,11 +136,12 @@ def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[
 
 
 def _all_events(block: Mapping[str, Any], registry: Registry, spec_seed: int,
-                device: str = "cpu") -> Iterator[Event]:
+                device: str = "cpu", on_tick: Callable[[], None] | None = None
+                ) -> Iterator[Event]:
     seeds = np.random.SeedSequence(spec_seed).spawn(2)
     engine = _engine(block, registry, device)
     yield switching_event(block, engine, seeds[0])
-    yield from persistence_events(block, engine, seeds[1])
+    yield from persistence_events(block, engine, seeds[1], on_tick)
     yield from wave_events(block, engine, spec_seed)
 
 
@@ -161,18 +163,24 @@ class Phase4:
         switch: dict[str, int] = {}
         completed_at: dict[int, int] = {}
         populations: list[int] = []
-        for event in _all_events(block, registry, ctx.spec.seed, device):
-            ctx.events.emit(event.type, event.tick, event.payload)
-            if event.type == "persistence.trial":
-                trials.append(event.payload)
-            elif event.type == "switch.check":
-                switch = event.payload
-            elif event.type == "wave.front":
-                completed_at.update(dict.fromkeys(event.payload["newly_complete"], event.tick))
-            elif event.type == "state.digest":
-                populations.append(event.payload["population"])
-                ctx.events.flush()
-        latency = _latency(block, registry, device)
+        steps = block["persistence"]["ticks"] + block["wave"]["ticks"]
+        with ctx.progress("persistence under noise, then the wave", steps) as advance:
+            for event in _all_events(block, registry, ctx.spec.seed, device,
+                                     lambda: advance(1)):
+                ctx.events.emit(event.type, event.tick, event.payload)
+                if event.type == "persistence.trial":
+                    trials.append(event.payload)
+                elif event.type == "switch.check":
+                    switch = event.payload
+                elif event.type == "wave.front":
+                    completed_at.update(dict.fromkeys(event.payload["newly_complete"],
+                                                      event.tick))
+                elif event.type == "state.digest":
+                    populations.append(event.payload["population"])
+                    ctx.events.flush()
+                    advance(1)
+        with ctx.console.status("timing load + switch + apply ..."):
+            latency = _latency(block, registry, device)
         ctx.events.emit("pulse.latency", ctx.events.last_tick, latency)
         config = block["persistence"]
         base = np.array([t["base"] for t in trials])

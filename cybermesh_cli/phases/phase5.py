@@ -31,6 +31,21 @@ from cybermesh_cli.spec import Spec
 SECTION = "phase_5_load_test"
 
 
+def _wall_clock_k(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
+                  rng: np.random.Generator, k: int) -> dict[str, Any]:
+    """Run K shards once in the asyncio mode: latencies in ms, shards per second."""
+    runtime = _runtime(block, keys, vectors, rng)
+    size = runtime.tables.mesh.size
+    shards = [(i, int(rng.integers(0, len(vectors))), int(rng.integers(0, size)))
+              for i in range(k)]
+    result = run_wall_clock(runtime, shards, block["wall_clock_service_ms"] / 1000)
+    latencies = np.array(result.latencies_s or [0.0]) * 1000
+    return {"k": k, "delivered": result.delivered, "dropped": result.dropped,
+            "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "latency_p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            "shards_per_s": round(result.delivered / result.seconds, 1)}
+
+
 def _runtime(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
              rng: np.random.Generator) -> Runtime:
     mesh = Mesh(block["mesh"]["rows"], block["mesh"]["cols"])
@@ -120,13 +135,15 @@ class Phase5:
         corpus = embed_corpus(ctx, block)
         results: list[dict[str, Any]] = []
         overload: dict[str, Any] = {}
-        for event in load_events(block, corpus.keys, corpus.shards, ctx.seeds(1)[0]):
-            ctx.events.emit(event.type, event.tick, event.payload)
-            ctx.events.flush()
-            if event.type == "load.k":
-                results.append(event.payload)
-            else:
-                overload = event.payload
+        with ctx.progress("K shards in flight, then the burst", len(block["ks"]) + 1) as advance:
+            for event in load_events(block, corpus.keys, corpus.shards, ctx.seeds(1)[0]):
+                ctx.events.emit(event.type, event.tick, event.payload)
+                ctx.events.flush()
+                advance(1)
+                if event.type == "load.k":
+                    results.append(event.payload)
+                else:
+                    overload = event.payload
         wall_clock = self._wall_clock(ctx, block, corpus.keys, corpus.shards)
         probe_rng = np.random.default_rng(ctx.spec.seed)
         sample = _runtime(block, corpus.keys, corpus.shards, probe_rng)
@@ -164,19 +181,12 @@ class Phase5:
         """
         rng = np.random.default_rng(ctx.spec.seed + 1)
         rows = []
-        for k in block["ks"]:
-            runtime = _runtime(block, keys, vectors, rng)
-            size = runtime.tables.mesh.size
-            shards = [(i, int(rng.integers(0, len(vectors))), int(rng.integers(0, size)))
-                      for i in range(k)]
-            result = run_wall_clock(runtime, shards, block["wall_clock_service_ms"] / 1000)
-            latencies = np.array(result.latencies_s or [0.0]) * 1000
-            row = {"k": k, "delivered": result.delivered, "dropped": result.dropped,
-                   "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2),
-                   "latency_p95_ms": round(float(np.percentile(latencies, 95)), 2),
-                   "shards_per_s": round(result.delivered / result.seconds, 1)}
-            ctx.events.emit("load.wallclock", ctx.events.last_tick, row)
-            rows.append(row)
+        with ctx.progress("asyncio wall-clock mode", len(block["ks"])) as advance:
+            for k in block["ks"]:
+                row = _wall_clock_k(block, keys, vectors, rng, k)
+                ctx.events.emit("load.wallclock", ctx.events.last_tick, row)
+                rows.append(row)
+                advance(1)
         return rows
 
     def resimulate(

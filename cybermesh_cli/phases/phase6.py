@@ -135,13 +135,17 @@ class Phase6:
         corpus = embed_corpus(ctx, block)
         arms: dict[tuple[str, float | None], dict[str, Any]] = {}
         decay: dict[str, float] = {}
-        for event in hint_events(block, corpus.keys, corpus.shards, corpus.labels,
-                                 ctx.spec.seed):
-            ctx.events.emit(event.type, event.tick, event.payload)
-            if event.type == "hints.arm":
-                arms[(event.payload["workload"], event.payload["half_life"])] = event.payload
-            else:
-                decay = event.payload
+        arm_count = 2 * (2 + len(block["half_life_sweep"])) + 1
+        with ctx.progress("search arms (no hints, hints, half-life sweep)", arm_count) as advance:
+            for event in hint_events(block, corpus.keys, corpus.shards, corpus.labels,
+                                     ctx.spec.seed):
+                ctx.events.emit(event.type, event.tick, event.payload)
+                advance(1)
+                if event.type == "hints.arm":
+                    arms[(event.payload["workload"], event.payload["half_life"])] = \
+                        event.payload
+                else:
+                    decay = event.payload
         ctx.events.flush()
         overhead = self._timing(ctx, block, corpus.keys, corpus.shards, corpus.labels)
         half_life = block["half_life"]

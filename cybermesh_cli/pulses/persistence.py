@@ -105,6 +105,7 @@ def measure_lifetimes(
     ticks: int,
     grace: int,
     rng: np.random.Generator,
+    on_tick: Callable[[], None] | None = None,
 ) -> Lifetimes:
     """Run every arm from ``initial`` under the same noise; see the module docstring."""
     trials = initial.shape[0]
@@ -128,6 +129,8 @@ def measure_lifetimes(
             bad_run[arm][live] = np.where(differs, bad_run[arm][live] + 1, 0)
             lost = live[bad_run[arm][live] >= grace]
             lifetime[arm][lost] = tick - grace + 1
+        if on_tick is not None:
+            on_tick()
     return Lifetimes(ticks, lifetime)
 
 

@@ -13,6 +13,7 @@ is deterministic under the seed.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.pulses.nca import THRESHOLD, NeuralCA
 from cybermesh_cli.pulses.persistence import Noise, glider_worlds, kernel_stepper
 from cybermesh_cli.substrate.rules import parse_rule
@@ -82,7 +84,7 @@ def attach_adapter(base: NeuralCA, name: str, rank: int, alpha: int) -> Any:
 
 
 def fit_decisions(model: Any, alive: torch.Tensor, cost: torch.Tensor, steps: int,
-                  lr: float) -> float:
+                  lr: float, on_step: Callable[[int, float], None] | None = None) -> float:
     """Fit the active adapter so each pattern's next state is ``alive[code]``.
 
     ``cost[code]`` weighs a wrong decision on that pattern; the loss is the cost-weighted
@@ -99,11 +101,13 @@ def fit_decisions(model: Any, alive: torch.Tensor, cost: torch.Tensor, steps: in
             logits, alive.float(), reduction="none")
         return (cost * per_pattern).sum()
 
-    for _ in range(steps):
+    for step in range(steps):
         optimiser.zero_grad()
         loss = loss_now()
         loss.backward()  # type: ignore[no-untyped-call]
         optimiser.step()
+        if on_step is not None:
+            on_step(step + 1, float(loss))
     model.eval()
     with torch.no_grad():
         return float(loss_now())
@@ -116,19 +120,30 @@ def decisions(model: Any) -> torch.Tensor:
     return out > THRESHOLD
 
 
-def train_adapter(config: dict[str, Any]) -> Trained:
-    """Sample statistics, attach a fresh LoRA adapter named ``config['name']`` and fit it."""
+def train_adapter(config: dict[str, Any],
+                  on_step: Callable[[int, float], None] | None = None) -> Trained:
+    """Sample statistics, attach a fresh LoRA adapter named ``config['name']`` and fit it.
+
+    Refuses (one line) statistics that give nothing to fit and a fit whose loss is not finite.
+    """
     started = time.perf_counter()
     torch.manual_seed(config["seed"])
     counts = pattern_statistics(config, np.random.default_rng(config["seed"]))
     totals = counts.sum(axis=1)
+    if not np.isfinite(counts).all() or totals.sum() <= 0:
+        raise InputError(f"adapter {config['name']}: the training scenes give no pattern "
+                         "statistics to fit (check scenes and noise)")
     weight = torch.from_numpy(totals / totals.sum()).float()
     best = torch.from_numpy(counts[:, 1] > counts[:, 0])  # the Bayes decision
     # a wrong decision on a pattern costs |count(alive) - count(dead)| expected errors
     cost = torch.from_numpy(np.abs(counts[:, 1] - counts[:, 0]) / totals.sum()).float()
     model = attach_adapter(NeuralCA(parse_rule(config["rule"]), config["hidden"]),
                            config["name"], config["lora"]["rank"], config["lora"]["alpha"])
-    loss = fit_decisions(model, best, cost, config["fit"]["steps"], config["fit"]["lr"])
+    loss = fit_decisions(model, best, cost, config["fit"]["steps"], config["fit"]["lr"],
+                         on_step)
+    if not np.isfinite(loss):
+        raise InputError(f"adapter {config['name']}: the fit's loss is {loss}; nothing saved "
+                         "(check fit.lr and the weights)")
     adapted = decisions(model)
     with model.disable_adapter():
         plain = decisions(model)

@@ -131,6 +131,9 @@ def read_events(path: Path) -> LogRead:
             truncated = number
             break
         check_event(event, name, number, len(events), last_tick)
+        if events and events[-1]["type"] == "run.end":
+            raise LogFormatError(name, number, f"{event['type']!r} after run.end (a log ends "
+                                 "with exactly one run.end)")
         last_tick = event["tick"]
         events.append(event)
     if not events and truncated is None:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from safetensors import SafetensorError
+
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.runs.events import read_events
-from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
+from cybermesh_cli.runs.record import EVENTS_FILE, METRICS_FILE, SPEC_FILE, read_json
 from cybermesh_cli.spec import Spec, load_spec
 
 
@@ -71,8 +73,8 @@ def resolve_run(path: Path) -> Path:
     return resolved
 
 
-def replay(run_dir: Path,
-           resimulator: Callable[[int], Resimulator] | None = None) -> ReplayReport:
+def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> ReplayReport:
     """Validate, summarise and (if the phase supports it) re-simulate the run in ``run_dir``."""
     read = read_events(run_dir / EVENTS_FILE)
     events = read.events
@@ -94,14 +96,33 @@ def replay(run_dir: Path,
         report.notes.append("no run.end event: the run was killed before it could finish")
     if report.end_status == "interrupted":
         report.notes.append(f"the run was interrupted at tick {report.last_tick}")
-    if resimulator is not None:
+    if end is not None:
+        report.divergence = _check_end(run_dir, end, len(events))
+    if resimulator is not None and report.divergence is None:
         finished = report.end_status in ("passed", "failed")
-        _resimulate(report, run_dir, events, resimulator, complete=finished)
+        _resimulate(report, run_dir, events, resimulator, finished, progress)
     return report
 
 
+def _check_end(run_dir: Path, end: dict[str, Any], line: int) -> Divergence | None:
+    """The end status must be what the run's criteria say (metrics.json)."""
+    status = end["payload"].get("status")
+    if status not in ("passed", "failed") or not (run_dir / METRICS_FILE).exists():
+        return None
+    try:
+        criteria = read_json(run_dir / METRICS_FILE).get("criteria", [])
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{run_dir / METRICS_FILE}: unreadable ({exc})") from None
+    verdict = "passed" if criteria and all(c.get("passed") for c in criteria) else "failed"
+    if verdict == status:
+        return None
+    return Divergence(end["tick"], line, "run.end", {"status": verdict, "from": METRICS_FILE},
+                      {"status": status})
+
+
 def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]],
-                resimulator: Callable[[int], Resimulator], complete: bool) -> None:
+                resimulator: Callable[[int], Resimulator], complete: bool,
+                progress: Callable[[int, int], None] | None) -> None:
     spec = load_spec(run_dir / SPEC_FILE)
     driver = resimulator(spec.phase)
     if not driver.replayed_types:
@@ -111,7 +132,7 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
     logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
     expected_stream = driver.resimulate(spec, events, run_dir)
     for line, event in logged:
-        expected = next(expected_stream, None)
+        expected = _next_expected(expected_stream, run_dir)
         if expected is None:
             report.divergence = Divergence(event["tick"], line, event["type"], None,
                                            event["payload"])
@@ -126,6 +147,18 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
                                             **event["payload"]})
             return
         report.verified += 1
-    missing = next(expected_stream, None)
+        if progress is not None and report.verified % 100 == 0:
+            progress(report.verified, len(logged))
+    missing = _next_expected(expected_stream, run_dir)
     if missing is not None and complete:
         report.divergence = Divergence(missing.tick, None, missing.type, missing.payload, None)
+
+
+def _next_expected(stream: Iterator[Event], run_dir: Path) -> Event | None:
+    """The next re-simulated event; a missing or corrupt stored input is bad input, not a
+    divergence."""
+    try:
+        return next(stream, None)
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
+        raise InputError(f"{run_dir}: a stored input the re-simulation needs is missing or "
+                         f"corrupt ({type(exc).__name__}: {exc})") from None

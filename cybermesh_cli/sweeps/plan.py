@@ -21,6 +21,8 @@ from cybermesh_cli.errors import InputError
 PLAN_FILE = "sweep.json"
 FINISHED = ("passed", "failed", "error")  # a run with one of these statuses is not run again
 
+SWEEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
 
 @dataclass(frozen=True)
 class PlannedRun:
@@ -81,6 +83,9 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
 def expand(spec: Path, seeds: tuple[int, ...], grid: dict[str, list[Any]],
            name: str) -> Plan:
     """Every grid point x every seed, named ``p<point>-s<seed>``."""
+    if not SWEEP_NAME.fullmatch(name):
+        raise InputError(f"--name {name!r}: a sweep name is one folder name (letters, digits, "
+                         "'.', '_', '-'; no '/' or '..')")
     keys = list(grid)
     points = [dict(zip(keys, values, strict=True))
               for values in itertools.product(*(grid[k] for k in keys))]

@@ -1,0 +1,74 @@
+"""Hostile input: bounded YAML, stored inputs that are missing or corrupt, forged logs."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import REPO, cli, run_spec, tampered_copy
+
+LAUGHS = "name: lol\nphase: 0\nseed: 1\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + \
+    "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+
+
+@pytest.mark.parametrize("text, message", [
+    (LAUGHS, "YAML aliases (*a) are not allowed"),
+    ("a: " + "[" * 200 + "]" * 200 + "\n", "nested deeper than 32 levels"),
+])
+def test_bounded_yaml_is_refused_in_one_line_before_it_is_walked(tmp_path, text, message):
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    for command in (("spec", "check"), ("run",)):
+        done = cli(*command, str(path), cwd=tmp_path, timeout=20)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()
+
+
+def test_markup_in_user_text_is_printed_literally(tmp_path):
+    done = cli("run", str(tmp_path / "[bold]x[/bold].yaml"), cwd=tmp_path)
+    assert done.returncode == 2 and "[bold]x[/bold].yaml: no such file" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def phase3_run(tmp_path_factory):
+    return run_spec(tmp_path_factory.mktemp("hostile"), "phase3.yaml", "--set",
+                    "duration.ticks=120")
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_replay_with_a_stored_input_missing_or_corrupt_is_exit_2_not_a_divergence(
+        phase3_run, tmp_path, damage):
+    copy = tmp_path / "run"
+    shutil.copytree(phase3_run, copy)
+    vectors = copy / "vectors.safetensors"
+    if damage == "missing":
+        vectors.unlink()
+    else:
+        vectors.write_bytes(vectors.read_bytes()[:200])
+    done = cli("replay", str(copy), cwd=tmp_path)
+    assert done.returncode == 2 and "missing or corrupt" in done.stderr, done.stderr
+    assert "diverged" not in done.stdout and "Traceback" not in done.stderr
+
+
+def test_replay_refuses_a_forged_end_status_and_a_second_run_end(phase3_run):
+    forged, line, _ = tampered_copy(phase3_run, lambda raw: b'"run.end"' in raw,
+                                    lambda e: e["payload"].update(status="failed"))
+    done = cli("replay", str(forged), cwd=forged.parent)
+    assert done.returncode == 1 and f"line {line}, run.end" in done.stdout
+    twice = forged.parent / "twice"
+    shutil.copytree(phase3_run, twice)
+    lines = (twice / "events.jsonl").read_bytes().splitlines(keepends=True)
+    end = json.loads(lines[-1])
+    end["seq"] += 1
+    (twice / "events.jsonl").write_bytes(b"".join(lines) + json.dumps(end).encode() + b"\n")
+    done = cli("replay", str(twice), cwd=twice.parent)
+    assert done.returncode == 2 and f":{len(lines) + 1}: 'run.end' after run.end" in done.stderr
+
+
+def test_a_sweep_name_cannot_leave_the_output_folder(tmp_path):
+    for name in ("../escape", "/tmp/abs", "a/b"):
+        done = cli("sweep", str(REPO / "experiments" / "phase0.yaml"), "--seeds", "0..1",
+                   "--name", name, "--backend", "serial", "--out", str(tmp_path / "out"),
+                   cwd=tmp_path)
+        assert done.returncode == 2 and "--name" in done.stderr, done.stderr
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
