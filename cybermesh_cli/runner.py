@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
@@ -27,6 +30,21 @@ from cybermesh_cli.runs.record import (
 )
 from cybermesh_cli.runs.report import render_report
 from cybermesh_cli.spec import Spec
+
+
+INTERRUPTED = threading.Event()  # set by the CLI's SIGINT/SIGTERM handler
+
+
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """Signal handler for SIGINT and SIGTERM: remember it, then interrupt the main thread."""
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def catch_interrupts() -> None:
+    """Make Ctrl-C and SIGTERM interrupt a run (a shell starts background jobs ignoring SIGINT)."""
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @dataclass
@@ -98,8 +116,13 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
             outcome.error = str(exc)
             raise
         except Exception as exc:  # a bug: keep the run folder consistent, log the traceback
-            outcome.error = f"{type(exc).__name__}: {exc}"
-            log.error("run failed:\n%s", traceback.format_exc())
+            if INTERRUPTED.is_set():  # a signal that surfaced as another error (Numba's)
+                outcome.status = "interrupted"
+                log.warning("interrupted at tick %d (surfaced as %s)", ctx.tick,
+                            type(exc).__name__)
+            else:
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                log.error("run failed:\n%s", traceback.format_exc())
         finally:
             events.emit("run.end", events.last_tick, {"status": outcome.status,
                                                        "error": outcome.error,

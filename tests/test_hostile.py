@@ -2,6 +2,10 @@
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -72,3 +76,53 @@ def test_a_sweep_name_cannot_leave_the_output_folder(tmp_path):
                    cwd=tmp_path)
         assert done.returncode == 2 and "--name" in done.stderr, done.stderr
     assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_serial_sweep_exits_130_and_resumes_every_run_once(tmp_path, sig):
+    spec = tmp_path / "slow.yaml"  # a few seconds a run, no embedding model
+    spec.write_text((REPO / "experiments" / "phase3.yaml").read_text()
+                    .replace("backend: local", "backend: hash").replace("ticks: 2000",
+                                                                        "ticks: 12000"))
+    args = [sys.executable, "-m", "cybermesh_cli", "sweep", str(spec), "--seeds", "0..3",
+            "--backend", "serial", "--out", "out"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        runs = list((tmp_path / "out").glob("*/p0-s*"))
+        if len(runs) >= 2:  # the first finished, the second under way
+            time.sleep(0.5)
+            break
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 130
+    (folder,) = (tmp_path / "out").iterdir()
+    statuses = {p.name: json.loads((p / "manifest.json").read_text())["status"]
+                for p in folder.glob("p0-s*") if (p / "manifest.json").exists()}
+    assert "passed" in statuses.values() and "interrupted" in statuses.values()
+    assert len(statuses) < 4  # stopped at once: the later seeds never started
+    started = {n: json.loads((folder / n / "manifest.json").read_text())["started"]
+               for n, s in statuses.items() if s == "passed"}
+    done = cli("sweep", str(spec), "--seeds", "0..3", "--backend", "serial", "--out", "out",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    final = {p.name: json.loads((p / "manifest.json").read_text()) for p in folder.glob("p0-s*")}
+    assert sorted(final) == [f"p0-s{s}" for s in range(4)]
+    assert all(m["status"] == "passed" for m in final.values())
+    assert all(final[n]["started"] == t for n, t in started.items())  # not run twice
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.6, 1.2, 2.0, 3.0, 4.5])
+def test_a_signal_at_any_moment_of_a_run_is_exit_130_and_never_an_error(tmp_path, delay):
+    """From start-up through JIT compilation and model loading to the ticks."""
+    args = [sys.executable, "-m", "cybermesh_cli", "run", str(REPO / "experiments" /
+                                                             "phase3.yaml"),
+            "--set", "duration.ticks=100000"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGTERM if delay > 1 else signal.SIGINT)
+    assert proc.wait(timeout=60) == 130, proc.stderr.read().decode()[-2000:]
+    for manifest in (tmp_path / "runs").glob("*/manifest.json"):
+        assert json.loads(manifest.read_text())["status"] == "interrupted"
+        last = json.loads((manifest.parent / "events.jsonl").read_bytes().splitlines()[-1])
+        assert last["type"] == "run.end" and last["payload"]["status"] == "interrupted"

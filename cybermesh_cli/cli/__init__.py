@@ -66,6 +66,9 @@ def main() -> None:
     """Entry point: one red line and exit 2 for bad input, never a traceback."""
     try:
         app()
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted", style="yellow")
+        sys.exit(130)
     except ModuleNotFoundError as exc:
         from cybermesh_cli.extras import MissingExtraError, extra_of
 

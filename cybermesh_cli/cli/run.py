@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -14,10 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 EXIT_INTERRUPTED = 130
-
-
-def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def run(
@@ -43,15 +37,13 @@ def run(
     folder (or, with --json, one JSON object), and everything else goes to stderr.
     """
     from cybermesh_cli.paths import spec_path
-    from cybermesh_cli.runner import run_experiment
+    from cybermesh_cli.runner import catch_interrupts, run_experiment
     from cybermesh_cli.spec import load_spec
 
     console = Console(stderr=True)
+    catch_interrupts()
     spec_file = spec_path(spec_file)
     spec = load_spec(spec_file, set_ or [], seed)
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    # a shell starts background jobs with SIGINT ignored; a run stays interruptible anyway
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     outcome = run_experiment(spec, out, console)
     record = outcome.record
     section = outcome.criteria[0].key.split(".", 1)[0] if outcome.criteria else ""

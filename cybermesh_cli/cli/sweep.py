@@ -75,6 +75,9 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     )
     from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
 
+    from cybermesh_cli.runner import catch_interrupts
+
+    catch_interrupts()
     seed_list = parse_seeds(seeds)
     grid_values = parse_grid(grid)
     spec = load_spec(spec_path)
@@ -101,13 +104,21 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
         stream = (run_serial(plan, todo, folder) if backend == "serial" or not todo else
                   run_ray(plan, todo, folder, count, address, gpus_per_run,
                           lambda: fail_fast and failed > 0))
-        for result in stream:
-            results.append(result)
-            failed += result.status != "passed"
-            running = 1 if backend == "serial" else min(count, len(todo) - len(results))
-            progress.update(task, advance=1, state=f"running {running}, failed {failed}")
-            if fail_fast and failed and backend == "serial":
-                break
+        try:
+            for result in stream:
+                if result.status == "interrupted":
+                    raise KeyboardInterrupt
+                results.append(result)
+                failed += result.status != "passed"
+                running = 1 if backend == "serial" else min(count, len(todo) - len(results))
+                progress.update(task, advance=1, state=f"running {running}, failed {failed}")
+                if fail_fast and failed and backend == "serial":
+                    break
+        except KeyboardInterrupt:
+            progress.stop()
+            console.print(f"[yellow]interrupted[/]: {len(results)} runs finished; the same "
+                          "command resumes with the rest", highlight=False)
+            raise typer.Exit(130) from None
     seconds = time.perf_counter() - started
     console.print(f"{len(results)} runs in {seconds:.1f} s: {summary(results)}", highlight=False)
     for line in describe_failures(results):
