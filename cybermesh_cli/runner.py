@@ -26,6 +26,7 @@ from cybermesh_cli.runs.record import (
     METRICS_FILE,
     REPORT_FILE,
     RunRecord,
+    write_atomic,
     write_json,
 )
 from cybermesh_cli.runs.report import render_report
@@ -152,6 +153,5 @@ def _finish(record: RunRecord, outcome: RunOutcome, result: PhaseResult, seconds
             "figures": result.figures,
         },
     )
-    record.path(REPORT_FILE).write_text(
-        render_report(record.manifest, outcome.criteria, result.figures, result.plots)
-    )
+    write_atomic(record.path(REPORT_FILE),
+                 render_report(record.manifest, outcome.criteria, result.figures, result.plots))

@@ -126,3 +126,23 @@ def test_a_signal_at_any_moment_of_a_run_is_exit_130_and_never_an_error(tmp_path
         assert json.loads(manifest.read_text())["status"] == "interrupted"
         last = json.loads((manifest.parent / "events.jsonl").read_bytes().splitlines()[-1])
         assert last["type"] == "run.end" and last["payload"]["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("ca", "show", "HUGE"), "the header's box: 1000000000 x 1000000000"),
+    (("ca", "step", "GLIDER", "-o", "o.rle", "--torus", "1000000x1000000"),
+     "the limit is 268,435,456 cells"),
+    (("ca", "step", "GLIDER", "-o", "o.rle", "--gens", "100000000"), "--gens 100000000"),
+    (("bench", "substrate", "--sizes", "1000000"), "--sizes 1000000"),
+    (("sweep", "SPEC", "--seeds", "0..99999999999"), "more than 100,000 seeds"),
+    (("ca", "step", "GLIDER", "-o", "/dev/full"), "/dev/full: cannot write"),
+    (("run", "SPEC", "--out", "/dev/full/runs"), "/dev/full/runs"),
+])
+def test_sizes_and_paths_that_cannot_work_are_one_line_before_anything_is_allocated(
+        tmp_path, args, message):
+    (tmp_path / "huge.rle").write_text("x = 1000000000, y = 1000000000\nbo$!\n")
+    swap = {"HUGE": str(tmp_path / "huge.rle"), "SPEC": str(REPO / "experiments" / "phase0.yaml"),
+            "GLIDER": str(REPO / "experiments" / "patterns" / "glider.rle")}
+    done = cli(*(swap.get(a, a) for a in args), cwd=tmp_path, timeout=30)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -79,6 +79,12 @@ def main() -> None:
         Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(missing)),
                                    highlight=False, soft_wrap=True)
         sys.exit(missing.exit_code)
+    except OSError as exc:  # a full disk, a read-only or missing folder: the path and why
+        where = exc.filename if exc.filename is not None else "i/o"
+        Console(stderr=True).print(Text.assemble(("error: ", "bold red"),
+                                                 f"{where}: {exc.strerror or exc}"),
+                                   highlight=False, soft_wrap=True)
+        sys.exit(2)
     except CyberMeshError as exc:
         message = Text.assemble(("error: ", "bold red"), str(exc))  # user text is never markup
         Console(stderr=True).print(message, highlight=False, soft_wrap=True)

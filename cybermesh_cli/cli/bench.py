@@ -31,6 +31,10 @@ def substrate(
         raise InputError(f"--sizes {sizes!r}: expected comma-separated integers") from None
     if any(s < 3 for s in side_list):
         raise InputError(f"--sizes {sizes!r}: every side must be at least 3")
+    from cybermesh_cli.substrate.grid import check_cells
+
+    for side in side_list:
+        check_cells(side, side, f"--sizes {side}")
     console = Console()
     with console.status("benchmarking the substrate kernels ..."):
         rows = bench_substrate(side_list, rules.split(","), repeats, threads=threads)

@@ -15,7 +15,7 @@ app = typer.Typer(help="Work with Life-like patterns (RLE files): step, census, 
                   no_args_is_help=True)
 
 PatternArg = Annotated[Path, typer.Argument(help="An RLE pattern file.")]
-GensOption = Annotated[int, typer.Option(min=0, help="Generations to run first.")]
+GensOption = Annotated[int, typer.Option(min=0, max=10**9, help="Generations to run first.")]
 RuleOption = Annotated[
     str | None, typer.Option(help="Rule such as B3/S23 (default: the file's, else B3/S23).")
 ]

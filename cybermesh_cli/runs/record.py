@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.spec import Spec
 
 SPEC_FILE = "spec.yaml"
@@ -22,11 +23,21 @@ REPORT_FILE = "report.md"
 VECTORS_FILE = "vectors.safetensors"  # embedded keys and shards, so replay needs no embedder
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file atomically (temp file, then rename): a reader never sees half a file, and
+    a failed write (a full disk) leaves the old file and no temp file behind."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON atomically (temp file, then rename) so a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    """Write JSON atomically (see :func:`write_atomic`)."""
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any]:

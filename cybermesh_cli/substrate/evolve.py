@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.substrate.grid import Grid
+from cybermesh_cli.substrate.grid import Grid, check_cells
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.substrate.shapes import Cells, trim
 
@@ -17,6 +17,7 @@ def parse_size(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not match or 0 in (int(match.group(1)), int(match.group(2))):
         raise InputError(f"--torus {text!r}: expected WIDTHxHEIGHT, e.g. 80x80")
+    check_cells(int(match.group(2)), int(match.group(1)), f"--torus {text}")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -38,6 +39,8 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
         grid = Grid(world, rule, torus=True)
         grid.step(gens)
         return grid.cells
+    check_cells(cells.shape[0] + 2 * gens + 2, cells.shape[1] + 2 * gens + 2,
+                f"--gens {gens} on the infinite plane (the pattern padded by the generations)")
     grid = Grid(np.pad(cells, gens + 1), rule, torus=False)
     grid.step(gens)
     return trim(grid.cells)

@@ -19,10 +19,18 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate import kernels
 from cybermesh_cli.substrate.rules import CONWAY, Rule
 
+CELL_BUDGET = 1 << 28  # cells of one dense grid (256 Mi: a few GiB of working arrays)
 PARALLEL_MIN_CELLS = 512 * 512  # below this, thread hand-offs cost more than a core gives
 HALO_WORDS = 1  # each halo word keeps the owned columns exact for 64 more generations
 
 Cells = NDArray[np.uint8]
+
+
+def check_cells(height: int, width: int, what: str) -> None:
+    """Refuse a dense grid above :data:`CELL_BUDGET` before anything is allocated."""
+    if height * width > CELL_BUDGET:
+        raise InputError(f"{what}: {width} x {height} = {width * height:,} cells; the limit is "
+                         f"{CELL_BUDGET:,} cells (about {CELL_BUDGET // 2**20} MiB a copy)")
 
 
 class Grid:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.substrate.grid import check_cells
 
 MAX_LINE = 70
 _HEADER = re.compile(
@@ -99,7 +100,9 @@ def parse_rle(text: str, source: str = "<rle>") -> Pattern:
     """Parse RLE text; any malformed input is a :class:`InputError` naming the line."""
     lines = text.splitlines()
     number, header, comments = _header(lines, source)
-    cells = np.zeros((int(header.group(2)), int(header.group(1))), np.uint8)
+    height, width = int(header.group(2)), int(header.group(1))
+    check_cells(height, width, f"{source}:{number}: the header's box")
+    cells = np.zeros((height, width), np.uint8)
     _body(lines, number + 1, cells, source)
     return Pattern(cells=cells, rule=header.group(3), comments=tuple(comments))
 
@@ -160,5 +163,8 @@ def format_rle(pattern: Pattern) -> str:
 
 
 def write_rle(pattern: Pattern, path: Path) -> None:
-    """Write an RLE file."""
-    path.write_text(format_rle(pattern), encoding="utf-8")
+    """Write an RLE file; one line naming the path if it cannot be written."""
+    try:
+        path.write_text(format_rle(pattern), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None

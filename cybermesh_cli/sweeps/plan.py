@@ -21,6 +21,7 @@ from cybermesh_cli.errors import InputError
 PLAN_FILE = "sweep.json"
 FINISHED = ("passed", "failed", "error")  # a run with one of these statuses is not run again
 
+MAX_RUNS = 100_000
 SWEEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
@@ -61,6 +62,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))
         if last < first:
             raise InputError(f"--seeds {text!r}: {first}..{last} is empty")
+        if last - first + 1 + len(seeds) > MAX_RUNS:
+            raise InputError(f"--seeds {text!r}: more than {MAX_RUNS:,} seeds in one sweep")
         seeds += range(first, last + 1)
     if len(set(seeds)) != len(seeds):
         raise InputError(f"--seeds {text!r}: a seed appears twice")
