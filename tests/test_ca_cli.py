@@ -20,7 +20,7 @@ def test_step_on_a_torus_matches_the_reference(tmp_path):
     start = np.zeros((30, 40), np.uint8)
     start[:3, :3] = read_rle(PATTERNS / "r_pentomino.rle").cells
     result = read_rle(out)
-    assert result.rule == "B36/S23"
+    assert result.rule == "B36/S23:T40,30"  # a torus is written with Golly's suffix
     np.testing.assert_array_equal(result.cells, reference_step(start, 1 << 3 | 1 << 6,
                                                                1 << 2 | 1 << 3, True, 50))
 

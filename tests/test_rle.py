@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.substrate.evolve import background, evolve
 from cybermesh_cli.substrate.rle import MAX_LINE, Pattern, format_rle, parse_rle, read_rle
-from tests.conftest import REPO
+from cybermesh_cli.substrate.rules import CONWAY, parse_rule, parse_rule_spec
+from cybermesh_cli.substrate.shapes import trim
+from tests.conftest import REPO, cli
+from tests.reference import reference_step
 
 PATTERNS = sorted((REPO / "experiments" / "patterns").glob("*.rle"))
 comments = st.lists(st.from_regex(r"#[CNO] [a-zA-Z0-9 .,]{0,40}", fullmatch=True), max_size=3)
@@ -67,3 +71,86 @@ def test_malformed_rle_names_the_line(text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_rle(Path(tmp_path / "none.rle"))
+
+
+def test_read_as_tolerantly_as_golly():
+    text = ("#N split\n#O someone\n#R 0 0\n#P 0 0\n#C note\nx = 5, y = 2, rule = B3/S23\n"
+            "2o2\nbx$3\nz!\n")
+    pattern = parse_rle(text)
+    np.testing.assert_array_equal(pattern.cells, [[1, 1, 0, 0, 1], [1, 1, 1, 0, 0]])
+    assert pattern.comments == ("#N split", "#O someone", "#R 0 0", "#P 0 0", "#C note")
+    assert parse_rle(format_rle(pattern)) == pattern
+    assert parse_rle("x = 0, y = 0\n!\n").cells.shape == (0, 0)
+
+
+@pytest.mark.parametrize("text", ["B3/S23", "b3s23", "23/3", "S23/B3", "s23b3", "B3/S23:T30,20"])
+def test_every_spelling_of_life_golly_accepts(text):
+    rule, torus = parse_rule_spec(text)
+    assert rule == CONWAY and torus == ((30, 20) if ":T" in text else None)
+    assert parse_rule("S245/B368") == parse_rule("245/368") == parse_rule("B368/S245")
+
+
+@pytest.mark.parametrize(("text", "family"), [
+    ("23/3/3", "Generations"), ("B2/S/C3", "Generations"), ("B2e3ai/S23", "non-totalistic"),
+    ("B2/S34H", "hexagonal or von Neumann"), ("LifeHistory", "named"),
+])
+def test_rules_that_cannot_run_are_named_by_family(text, family):
+    with pytest.raises(InputError, match=family):
+        parse_rule(text)
+
+
+def _plane_reference(cells, rule, gens):
+    """Independent: a torus far wider than the light cone, its own uniform background."""
+    pad = gens + 2
+    big = reference_step(np.pad(cells, pad), rule.birth, rule.survive, True, gens)
+    empty = reference_step(np.zeros((3, 3), np.uint8), rule.birth, rule.survive, True, gens)
+    return trim(big ^ empty[0, 0])
+
+
+@pytest.mark.parametrize("rule_text", ["B0124/S025", "B013468/S023", "B03/S238", "B0/S8",
+                                       "B3/S23"])
+def test_b0_rules_on_the_plane_match_an_independent_stepper(rule_text):
+    rule = parse_rule(rule_text)
+    rng = np.random.default_rng(7)
+    for _ in range(4):
+        cells = (rng.random((9, 11)) < 0.4).astype(np.uint8)
+        for gens in (1, 2, 7, 20):
+            expected = _plane_reference(cells, rule, gens)
+            got = evolve(cells, gens, rule)
+            assert got.shape == expected.shape and np.array_equal(got, expected), (rule_text,
+                                                                                    gens)
+            assert background(rule, gens) == int(
+                reference_step(np.zeros((3, 3), np.uint8), rule.birth, rule.survive, True,
+                               gens)[0, 0])
+
+
+def test_the_torus_suffix_sets_the_torus_and_is_written_back(tmp_path):
+    glider = (REPO / "experiments" / "patterns" / "glider.rle").read_text()
+    path = tmp_path / "g.rle"
+    path.write_text(glider.replace("rule = B3/S23", "rule = B3/S23:T8,6"))
+    done = cli("ca", "step", str(path), "-o", str(tmp_path / "o.rle"), "--gens", "24",
+               cwd=tmp_path)
+    assert done.returncode == 0 and "on a 8x6 torus" in done.stderr
+    stepped = read_rle(tmp_path / "o.rle")
+    assert stepped.rule == "B3/S23:T8,6" and stepped.cells.shape == (6, 8)
+    expected = reference_step(np.pad(read_rle(path).cells, ((0, 3), (0, 5))), CONWAY.birth,
+                              CONWAY.survive, True, 24)
+    assert np.array_equal(stepped.cells, expected)
+    done = cli("ca", "step", str(path), "-o", str(tmp_path / "p.rle"), "--torus", "10x10",
+               cwd=tmp_path)
+    assert read_rle(tmp_path / "p.rle").cells.shape == (10, 10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_mutated_real_files_give_a_pattern_or_one_located_error(data):
+    text = data.draw(st.sampled_from(PATTERNS)).read_text()
+    cut = data.draw(st.integers(0, len(text)))
+    insert = data.draw(st.text(alphabet="0123456789bo$!xyz.#\n =,", max_size=6))
+    mutated = text[:cut] + insert + text[cut + data.draw(st.integers(0, 4)):]
+    try:
+        pattern = parse_rle(mutated, "m.rle")
+    except InputError as exc:
+        assert str(exc).startswith("m.rle") and "\n" not in str(exc)
+    else:
+        assert pattern.cells.ndim == 2

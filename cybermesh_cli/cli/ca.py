@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from cybermesh_cli.substrate.rules import Rule
+
 
 app = typer.Typer(help="Work with Life-like patterns (RLE files): step, census, show.",
                   no_args_is_help=True)
@@ -24,15 +30,39 @@ TorusOption = Annotated[
 ]
 
 
-def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> tuple[Any, Any, Any]:
-    from cybermesh_cli.substrate.evolve import evolve, parse_size
+@dataclass(frozen=True)
+class Loaded:
+    """A pattern read and evolved: its cells, rule, torus (None: the plane), background."""
+
+    cells: Any
+    rule: Rule
+    pattern: Any
+    torus: tuple[int, int] | None
+    background: int
+
+    @property
+    def rule_text(self) -> str:
+        """The rule as written back, with Golly's torus suffix on a torus."""
+        return self.rule.name + (f":T{self.torus[0]},{self.torus[1]}" if self.torus else "")
+
+    def where(self) -> str:
+        """Say where the pattern lives, and the background's state on a B0 plane."""
+        if self.torus:
+            return f"on a {self.torus[0]}x{self.torus[1]} torus"
+        return "on the plane" + (", background alive (cells shown differ from it)"
+                                 if self.background else "")
+
+
+def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
+    from cybermesh_cli.substrate.evolve import background, evolve, parse_size
     from cybermesh_cli.substrate.rle import read_rle
-    from cybermesh_cli.substrate.rules import parse_rule
+    from cybermesh_cli.substrate.rules import parse_rule_spec
 
     pattern = read_rle(path)
-    parsed = parse_rule(rule or pattern.rule or "B3/S23")
-    size = parse_size(torus) if torus else None
-    return evolve(pattern.cells, gens, parsed, size), parsed, pattern
+    parsed, bounded = parse_rule_spec(rule or pattern.rule or "B3/S23")
+    size = parse_size(torus) if torus else bounded  # --torus overrides the file's suffix
+    cells = evolve(pattern.cells, gens, parsed, size)
+    return Loaded(cells, parsed, pattern, size, 0 if size else background(parsed, gens))
 
 
 @app.command("step")
@@ -46,12 +76,13 @@ def step(
     """Advance a pattern GENS generations and write the result as RLE."""
     from cybermesh_cli.substrate.rle import Pattern, write_rle
 
-    cells, parsed, pattern = _load(pattern_file, gens, rule, torus)
-    comments = (*pattern.comments, f"#C {parsed.name}, {gens} generations later"
-                f"{' on a ' + torus + ' torus' if torus else ''} (cybermesh ca step)")
-    write_rle(Pattern(cells=cells, rule=parsed.name, comments=comments), out)
-    Console(stderr=True).print(f"wrote {out}: {int(cells.sum())} live cells, "
-                               f"{cells.shape[1]}x{cells.shape[0]}", highlight=False)
+    loaded = _load(pattern_file, gens, rule, torus)
+    cells = loaded.cells
+    comments = (*loaded.pattern.comments, f"#C {loaded.rule.name}, {gens} generations later "
+                f"{loaded.where()} (cybermesh ca step)")
+    write_rle(Pattern(cells=cells, rule=loaded.rule_text, comments=comments), out)
+    Console(stderr=True).print(Text(f"wrote {out}: {int(cells.sum())} live cells, "
+                                    f"{cells.shape[1]}x{cells.shape[0]}, {loaded.where()}"))
 
 
 @app.command("census")
@@ -65,9 +96,10 @@ def census(
     """Count the objects in a pattern (after GENS generations), by apgcode, with positions."""
     from cybermesh_cli.substrate.detect import detect
 
-    cells, parsed, _ = _load(pattern_file, gens, rule, torus)
+    loaded = _load(pattern_file, gens, rule, torus)
+    cells, parsed = loaded.cells, loaded.rule
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: {"positions": []})
-    for found in detect(cells, torus=torus is not None):
+    for found in detect(cells, torus=loaded.torus is not None) if cells.size else ():
         group = groups[found.apgcode]
         group.update(apgcode=found.apgcode, name=found.name, kind=found.kind)
         group["positions"].append([round(v, 3) for v in found.centroid])
@@ -76,6 +108,7 @@ def census(
         group["count"] = len(group["positions"])
     if as_json:
         typer.echo(json.dumps({"pattern": str(pattern_file), "rule": parsed.name, "gens": gens,
+                               "torus": loaded.torus, "background": loaded.background,
                                "population": int(cells.sum()), "objects": objects}))
         return
     table = Table(title=f"census of {pattern_file} after {gens} generations ({parsed.name})")
@@ -98,10 +131,11 @@ def show(
     """Draw a pattern (after GENS generations) in the terminal."""
     from cybermesh_cli.substrate.render import render
 
-    cells, parsed, pattern = _load(pattern_file, gens, rule, torus)
+    loaded = _load(pattern_file, gens, rule, torus)
+    cells = loaded.cells
     console = Console()
-    console.print(f"{pattern.name or pattern_file.name}: {cells.shape[1]}x{cells.shape[0]}, "
-                  f"{int(cells.sum())} live cells, {parsed.name}, generation {gens}",
-                  highlight=False)
+    console.print(Text(f"{loaded.pattern.name or pattern_file.name}: {cells.shape[1]}x"
+                       f"{cells.shape[0]}, {int(cells.sum())} live cells, {loaded.rule.name}, "
+                       f"generation {gens}, {loaded.where()}"))
     console.print(render(cells, max_width=max(console.width - 1, 10)), highlight=False,
                   markup=False)

@@ -25,9 +25,10 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
     """Advance ``gens`` generations.
 
     With ``torus=(W, H)`` the pattern sits at the top-left of a W x H torus and the whole torus
-    comes back. Without, the pattern lives on the infinite plane: it is padded by ``gens``
-    cells (nothing travels faster than light, one cell a generation), and the result is
-    trimmed to its live cells.
+    comes back. Without, the pattern lives on the infinite plane: it is padded by ``gens + 1``
+    cells on a torus (nothing travels faster than light, one cell a generation), so the
+    uniform background evolves as the infinite one does, B0 rules included; the result is the
+    cells that differ from the background (:func:`background`), trimmed.
     """
     if torus is not None:
         width, height = torus
@@ -41,6 +42,18 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
         return grid.cells
     check_cells(cells.shape[0] + 2 * gens + 2, cells.shape[1] + 2 * gens + 2,
                 f"--gens {gens} on the infinite plane (the pattern padded by the generations)")
-    grid = Grid(np.pad(cells, gens + 1), rule, torus=False)
+    if not cells.any() and not rule.birth & 1:
+        return np.zeros((0, 0), np.uint8)
+    grid = Grid(np.pad(cells, gens + 1), rule, torus=True)
     grid.step(gens)
-    return trim(grid.cells)
+    return trim(grid.cells ^ np.uint8(background(rule, gens)))
+
+
+def background(rule: Rule, gens: int) -> int:
+    """State of the infinite background after ``gens`` generations (0 dead, 1 alive).
+
+    With B0 a dead background is born; without S8 a live one dies, so it alternates.
+    """
+    if not rule.birth & 1 or gens == 0:
+        return 0
+    return 1 if rule.survive >> 8 & 1 else gens % 2

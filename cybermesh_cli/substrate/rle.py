@@ -2,7 +2,9 @@
 
 A file is ``#`` comment lines, a header ``x = W, y = H[, rule = R]``, then runs of ``b`` (dead),
 ``o`` (alive) and ``$`` (end of row) with optional counts, ended by ``!``. Written lines are at
-most 70 characters, and a run is never split across lines.
+most 70 characters, and a run is never split across lines. Read as tolerantly as Golly: a run
+count may end one line and its tag start the next, ``x``, ``y`` and ``z`` are live cells, and
+the rule may carry Golly's torus suffix (``B3/S23:T30,20``), which a written torus keeps.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ MAX_LINE = 70
 _HEADER = re.compile(
     r"^x\s*=\s*(\d+)\s*,\s*y\s*=\s*(\d+)\s*(?:,\s*rule\s*=\s*(\S+))?\s*$", re.IGNORECASE
 )
-_TOKEN = re.compile(r"(\d*)([bo$!])|(\s+)")
+_TOKEN = re.compile(r"(\d*)([boxyz$!])", re.IGNORECASE)
+LIVE = frozenset("oxyzOXYZ")
 
 
 @dataclass(frozen=True)
@@ -67,32 +70,38 @@ def _header(lines: list[str], source: str) -> tuple[int, re.Match[str], list[str
 
 
 def _body(lines: list[str], first: int, cells: NDArray[np.uint8], source: str) -> None:
-    """Fill ``cells`` from the run-length body starting at line ``first`` (1-based)."""
+    """Fill ``cells`` from the run-length body starting at line ``first`` (1-based).
+
+    Whitespace and line ends are ignored between and inside tokens, as Golly does; an error
+    names the line and column where the offending character sits.
+    """
+    where = [(number, column) for number in range(first, len(lines) + 1)
+             for column, char in enumerate(lines[number - 1], start=1) if not char.isspace()]
+    body = "".join(lines[n - 1][c - 1] for n, c in where)
     height, width = cells.shape
-    x = y = 0
-    for number in range(first, len(lines) + 1):
-        line = lines[number - 1]
-        position = 0
-        while position < len(line):
-            match = _TOKEN.match(line, position)
-            if not match:
-                while line[position].isdigit():  # point at what follows a run count
-                    position += 1
-                found = repr(line[position]) if position < len(line) else "end of line"
-                raise InputError(f"{source}:{number}: unexpected {found} at column {position + 1}")
-            position = match.end()
-            tag = match.group(2)
-            count = int(match.group(1) or 1)
-            if tag == "!":
-                return
-            if tag == "$":
-                y, x = y + count, 0
-            elif tag:
-                if y >= height or x + count > width:
-                    raise InputError(f"{source}:{number}: cells beyond the declared size "
-                                    f"{width}x{height}")
-                cells[y, x:x + count] = tag == "o"
-                x += count
+    x = y = position = 0
+    while position < len(body):
+        match = _TOKEN.match(body, position)
+        if not match:
+            while position < len(body) and body[position].isdigit():
+                position += 1
+            if position == len(body):
+                break
+            line, column = where[position]
+            raise InputError(f"{source}:{line}: unexpected {body[position]!r} at column "
+                             f"{column}")
+        line = where[position][0]
+        position = match.end()
+        tag, count = match.group(2), int(match.group(1) or 1)
+        if tag == "!":
+            return
+        if tag == "$":
+            y, x = y + count, 0
+            continue
+        if y >= height or x + count > width:
+            raise InputError(f"{source}:{line}: cells beyond the declared size {width}x{height}")
+        cells[y, x:x + count] = tag in LIVE
+        x += count
     raise InputError(f"{source}:{len(lines)}: the pattern does not end with '!'")
 
 
