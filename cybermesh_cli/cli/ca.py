@@ -87,14 +87,28 @@ def step(
 
 @app.command("census")
 def census(
-    pattern_file: PatternArg,
+    pattern_file: Annotated[Path | None, typer.Argument(
+        help="An RLE pattern file (or --soups N for a soup census).", show_default=False)] = None,
     gens: GensOption = 0,
     rule: RuleOption = None,
     torus: TorusOption = None,
+    soups: Annotated[int | None, typer.Option(
+        min=1, max=10**7, help="Census N random 16x16 soups (density 1/2) run to "
+        "stabilisation on the plane, against Catagolue's figures.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the soups.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
-    """Count the objects in a pattern (after GENS generations), by apgcode, with positions."""
+    """Count the objects in a pattern (after GENS generations) by apgcode, or run a soup census."""
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.substrate.detect import detect
+
+    if soups is not None:
+        if pattern_file is not None:
+            raise InputError("ca census: give a pattern file or --soups N, not both")
+        _soup_census(soups, seed, rule, as_json)
+        return
+    if pattern_file is None:
+        raise InputError("ca census: give a pattern file, or --soups N for a soup census")
 
     loaded = _load(pattern_file, gens, rule, torus)
     cells, parsed = loaded.cells, loaded.rule
@@ -139,3 +153,42 @@ def show(
                        f"generation {gens}, {loaded.where()}"))
     console.print(render(cells, max_width=max(console.width - 1, 10)), highlight=False,
                   markup=False)
+
+
+def _soup_census(soups: int, seed: int, rule: str | None, as_json: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from cybermesh_cli.substrate.census import soup_census
+    from cybermesh_cli.substrate.rules import parse_rule
+
+    parsed = parse_rule(rule or "B3/S23")
+    with Progress("soups", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("soups", total=soups)
+        result = soup_census(soups, seed, parsed,
+                             progress=lambda done: bar.update(task, completed=done))
+    unknown = result.counts["unknown"] / max(result.objects, 1)
+    summary = {"rule": parsed.name, "soups": result.soups, "seed": seed,
+               "objects": result.objects, "unknown_fraction": round(unknown, 5),
+               "unsettled_soups": result.unsettled,
+               "soups_per_s": round(result.soups / max(result.seconds, 1e-9), 2),
+               "mean_generations": round(result.generations / max(result.soups, 1), 1),
+               "reference": "Catagolue b3s23/C1 (ship, tub: TOLLCASS)",
+               "comparison": result.comparison(),
+               "counts": dict(result.counts.most_common())}
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    table = Table(title=f"{soups} soups (seed {seed}, {parsed.name}): counts relative to the "
+                  "block, against Catagolue b3s23/C1")
+    for column in ("object", "apgcode", "count", "relative", "Catagolue", "difference"):
+        table.add_column(column, justify="left" if column in ("object", "apgcode") else "right")
+    for row in result.comparison():
+        table.add_row(str(row["name"]), str(row["apgcode"]), str(row["count"]),
+                      f"{row['relative']:.3f}", f"{row['reference']:.3f}",
+                      f"{float(str(row['difference'])):+.1%}")
+    console = Console()
+    console.print(table)
+    console.print(Text(f"{result.objects} objects, {unknown:.2%} unclassified, "
+                       f"{result.unsettled} soups unsettled; {summary['soups_per_s']} soups/s, "
+                       f"{summary['mean_generations']} generations a soup"))

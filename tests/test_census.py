@@ -1,0 +1,72 @@
+"""Object separation as apgsearch does it, apgcodes for any periodic object, the soup census."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cybermesh_cli.substrate.detect import detect
+from cybermesh_cli.substrate.rules import CONWAY, parse_rule
+from cybermesh_cli.substrate.separate import periodicity, separate, step_plane
+from tests.conftest import cli
+from tests.reference import reference_step
+
+
+def _codes(cells):
+    return sorted(p.apgcode for p in separate(np.array(cells, np.uint8)))
+
+
+def test_a_traffic_light_is_four_blinkers_and_two_near_blocks_are_two_blocks():
+    light = np.zeros((9, 9), np.uint8)
+    light[0, 3:6] = light[8, 3:6] = 1
+    light[3:6, 0] = light[3:6, 8] = 1
+    assert [p.apgcode for p in separate(light)] == ["xp2_7"] * 4
+    for gap in (1, 2):  # one or two dead columns between them
+        blocks = np.zeros((2, 4 + gap), np.uint8)
+        blocks[:, :2] = blocks[:, 2 + gap:] = 1
+        assert _codes(blocks) == ["xs4_33", "xs4_33"]
+        whole = detect(np.pad(blocks, 3), torus=False)
+        assert [d.apgcode for d in whole] == (["unknown"] if gap == 1 else ["xs4_33"] * 2)
+
+
+def test_objects_that_interact_stay_together():
+    assert _codes([[1, 1], [1, 0]]) == ["unknown"]  # becomes a block: not yet an object
+    beacon = np.array([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 1]], np.uint8)
+    assert _codes(beacon) == ["xp2_318c"]  # two touching halves that need each other
+
+
+def test_objects_outside_the_library_get_catagolue_codes():
+    long_boat = np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1]], np.uint8)
+    assert periodicity(long_boat).apgcode == "xs7_25ac"
+    lwss = np.array([[0, 1, 0, 0, 1], [1, 0, 0, 0, 0], [1, 0, 0, 0, 1], [1, 1, 1, 1, 0]],
+                    np.uint8)
+    assert periodicity(lwss).apgcode == "xq4_6frc"
+    assert separate((np.random.default_rng(1).random((12, 12)) < 0.5).astype(np.uint8))[
+        0].apgcode == "unknown"  # a soup still evolving never repeats
+
+
+@pytest.mark.parametrize("rule", ["B3/S23", "B36/S23", "B3678/S34678"])
+def test_the_small_stepper_equals_the_reference(rule):
+    parsed = parse_rule(rule)
+    cells = (np.random.default_rng(2).random((20, 20)) < 0.4).astype(np.uint8)
+    padded = np.pad(cells, 3)
+    assert np.array_equal(step_plane(padded, parsed),
+                          reference_step(padded, parsed.birth, parsed.survive, False))
+
+
+def test_a_soup_census_reproduces_catagolue_within_15_percent(tmp_path):
+    """The issue's figure: 1000 soups, seed 1 (about 90 s on two cores)."""
+    done = cli("ca", "census", "--soups", "1000", "--seed", "1", "--json", cwd=tmp_path,
+               timeout=900)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["soups"] == 1000 and report["unknown_fraction"] < 0.01
+    for row in report["comparison"]:
+        assert abs(row["difference"]) <= 0.15, row
+    assert report["counts"]["xp2_7"] > 0.85 * report["counts"]["xs4_33"]
+
+
+def test_census_input_errors_are_one_line(tmp_path):
+    done = cli("ca", "census", cwd=tmp_path)
+    assert done.returncode == 2 and "--soups N" in done.stderr
+    assert CONWAY == parse_rule("B3/S23")
