@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, cli, run_spec, tampered_copy
@@ -146,3 +147,74 @@ def test_sizes_and_paths_that_cannot_work_are_one_line_before_anything_is_alloca
     done = cli(*(swap.get(a, a) for a in args), cwd=tmp_path, timeout=30)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _break(folder, kind):
+    weights, config = folder / "adapter_model.safetensors", folder / "adapter_config.json"
+    settings = json.loads(config.read_text())
+    if kind == "garbage weights":
+        weights.write_bytes(b"\x00garbage" * 10)
+    elif kind == "huge header":
+        weights.write_bytes((2**60).to_bytes(8, "little") + b"{}")
+    elif kind == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[:40])
+    elif kind == "wrong shapes":
+        from safetensors.numpy import load_file, save_file
+        tensors = load_file(str(weights))
+        key = next(k for k in tensors if "lora_A" in k)
+        tensors[key] = np.zeros((3, 3, 1, 1), np.float32)
+        save_file(tensors, str(weights))
+    elif kind == "extra tensor":
+        from safetensors.numpy import load_file, save_file
+        tensors = load_file(str(weights))
+        tensors["base_model.model.perceive.conv.lora_A.weight"] = np.zeros((1, 1), np.float32)
+        save_file(tensors, str(weights))
+    elif kind == "config not json":
+        config.write_text("{not json")
+    elif kind == "config a list":
+        config.write_text("[1, 2]")
+    elif kind == "config targets the circular convolution":
+        config.write_text(json.dumps({**settings, "target_modules": ["perceive.conv"]}))
+    elif kind == "config rank 0":
+        config.write_text(json.dumps({**settings, "r": 0}))
+    elif kind == "config not lora":
+        config.write_text(json.dumps({**settings, "peft_type": "IA3"}))
+    elif kind == "config missing":
+        config.unlink()
+    elif kind == "training yaml broken":
+        (folder / "training.yaml").write_text("a: [unclosed\n")
+    elif kind == "training yaml a list":
+        (folder / "training.yaml").write_text("- 1\n- 2\n")
+    elif kind == "training hidden mismatch":
+        text = (folder / "training.yaml").read_text()
+        (folder / "training.yaml").write_text(text.replace("hidden: 64", "hidden: 32"))
+    elif kind == "training without rule":
+        (folder / "training.yaml").write_text("hidden: 64\n")
+    elif kind == "metrics garbage":
+        (folder / "metrics.json").write_text("{{{")
+    elif kind == "metrics a number":
+        (folder / "metrics.json").write_text("3")
+    elif kind == "pickled weights":
+        (folder / "adapter_model.bin").write_bytes(b"\x80\x04K\x01.")
+
+
+BROKEN = ["garbage weights", "huge header", "truncated weights", "wrong shapes", "extra tensor",
+          "config not json", "config a list", "config targets the circular convolution",
+          "config rank 0", "config not lora", "config missing", "training yaml broken",
+          "training yaml a list", "training hidden mismatch", "training without rule",
+          "metrics garbage", "metrics a number", "pickled weights"]
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_a_broken_adapter_folder_is_one_line_before_peft_reads_it(tmp_path, kind):
+    registry = tmp_path / "reg"
+    shutil.copytree(REPO / "adapters" / "glider-guard", registry / "glider-guard")
+    shutil.copytree(REPO / "adapters" / "dust-guard", registry / "dust-guard")
+    _break(registry / "glider-guard", kind)
+    for command in ("show", "switch"):
+        done = cli("adapter", command, "glider-guard", "--registry", str(registry),
+                   cwd=tmp_path)
+        assert done.returncode == 2, (kind, command, done.stdout + done.stderr)
+        assert "Traceback" not in done.stderr and "glider-guard" in done.stderr, done.stderr
+    listed = cli("adapter", "list", "--registry", str(registry), cwd=tmp_path)
+    assert listed.returncode == 0 and "dust-guard" in listed.stdout and "BROKEN" in listed.stdout

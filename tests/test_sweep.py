@@ -1,5 +1,6 @@
 """Sweeps: planning, resume after a kill, failures recorded, and a report that agrees."""
 
+import csv
 import json
 import os
 import re
@@ -112,17 +113,23 @@ def test_report_pass_rates_and_means_agree_with_each_runs_metrics(tmp_path):
     assert done.returncode == 0, done.stderr
     report = (folder / "report.md").read_text()
     plan = json.loads((folder / "sweep.json").read_text())
-    rows = re.findall(r"\| (phase_1\S+) \| ([\d.]+) \| (\S+) \|", report)
-    assert len(rows) == 2 * 7
+    row = r"\| (phase_1\S+) \| (\d+)/(\d+) \| \[([\d.]+), ([\d.]+)\] \| (\S+) \| " \
+          r"\[(\S+), (\S+)\] \|"
+    assert len(re.findall(row, report)) == 2 * 7
     for point in range(2):
         metrics = [json.loads((folder / r["name"] / "metrics.json").read_text())
                    for r in plan["runs"] if r["point"] == point]
         section = report.split(f"## Point {point}:")[1].split("## Point")[0]
-        for key, rate, mean in re.findall(r"\| (phase_1\S+) \| ([\d.]+) \| (\S+) \|", section):
+        for key, passed, runs, r_low, r_high, mean, low, high in re.findall(row, section):
             values = [c for m in metrics for c in m["criteria"] if c["key"] == key]
-            assert float(rate) == pytest.approx(sum(c["passed"] for c in values) / 3, abs=1e-3)
-            assert float(mean) == pytest.approx(sum(c["value"] for c in values) / 3, rel=1e-3,
-                                                abs=1e-12)
+            assert int(passed) == sum(c["passed"] for c in values) and int(runs) == 3
+            assert 0 <= float(r_low) <= int(passed) / 3 <= float(r_high) <= 1
+            measured = [c["value"] for c in values]
+            assert float(mean) == pytest.approx(sum(measured) / 3, rel=1e-3, abs=1e-12)
+            slack = 1e-3 * max(abs(v) for v in measured) + 1e-9  # 4 digits in the report
+            assert min(measured) - slack <= float(low) <= float(high) <= max(measured) + slack
+    with (folder / "report.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 2 * 7
     assert (folder / "sweep-phase1.energy.half_life.png").stat().st_size > 1000
     replayed = cli("replay", f"runs/{folder.name}/p1-s2", cwd=tmp_path)
     assert replayed.returncode == 0

@@ -62,16 +62,25 @@ def train(
 @app.command("list")
 def list_adapters(registry: RegistryOption = None) -> None:
     """List the registry's adapters with their purpose and size."""
+    from rich.text import Text
+
+    from cybermesh_cli.errors import InputError
+
     store = _registry(registry)
-    table = Table(title=f"adapters in {store.root}")
+    table = Table(title=Text(f"adapters in {store.root}"))
     for column in ("name", "rule", "rank", "noise", "bytes", "purpose"):
         table.add_column(column)
     for name in store.names():
-        info = store.info(name)
+        try:
+            info = store.info(name)
+        except InputError as exc:  # one broken folder does not hide the others
+            table.add_row(Text(name), "", "", "", "", Text(f"BROKEN: {exc}", style="red"))
+            continue
         t = info.training
-        table.add_row(name, t["rule"], str(t["lora"]["rank"]),
-                      f"{t['noise']['mode']} {t['noise']['rate']}", f"{info.size_bytes:,}",
-                      " ".join(info.purpose.split())[:60])
+        lora, noise = t.get("lora", {}), t.get("noise", {})
+        table.add_row(Text(name), Text(str(t["rule"])), str(lora.get("rank", "?")),
+                      Text(f"{noise.get('mode', '?')} {noise.get('rate', '?')}"),
+                      f"{info.size_bytes:,}", Text(" ".join(info.purpose.split())[:60]))
     Console().print(table)
 
 

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ class Registry:
         """Adapters present, sorted."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / CONFIG).is_file())
+        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".")
+                      and any((p / f).is_file() for f in (CONFIG, WEIGHTS, TRAINING)))
 
     def info(self, name: str) -> AdapterInfo:
         """Check and describe ``name``; one-line errors for anything missing or unsafe."""
@@ -74,9 +76,14 @@ class Registry:
         for required in (WEIGHTS, CONFIG, TRAINING):
             if not (path / required).is_file():
                 raise InputError(f"{path}: {required} is missing")
-        training = yaml.safe_load((path / TRAINING).read_text(encoding="utf-8"))
+        training = _mapping(path / TRAINING, lambda text: yaml.safe_load(text))
+        hidden = training.get("hidden")
+        if not isinstance(hidden, int) or not 1 <= hidden <= 4096 or not isinstance(
+                training.get("rule"), str):
+            raise InputError(f"{path / TRAINING}: needs a rule and hidden units (1-4096)")
         metrics_file = path / METRICS
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        metrics = _mapping(metrics_file, json.loads) if metrics_file.is_file() else {}
+        check_weights(path, _mapping(path / CONFIG, json.loads), hidden)
         return AdapterInfo(name, path, training, metrics)
 
     def copy_to(self, names: list[str], root: Path) -> Registry:
@@ -116,3 +123,66 @@ def check_name(name: str) -> None:
     """Adapter names are folder names: lower-case letters, digits, ``-`` and ``_``."""
     if not NAME.match(name):
         raise InputError(f"adapter name {name!r}: use lower-case letters, digits, '-' and '_'")
+
+
+TARGETS = {"update.hidden": ("in", "hidden"), "update.out": ("hidden", "out")}  # 1x1 layers
+MAX_HEADER = 1 << 20  # bytes of a safetensors header; a LoRA adapter's is under 1 kB
+
+
+def _mapping(path: Path, parse: Callable[[str], Any]) -> dict[str, Any]:
+    """Read a YAML or JSON file that must hold a mapping; one line if it does not."""
+    try:
+        data = parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: unreadable ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping, not {type(data).__name__}")
+    return data
+
+
+def check_weights(path: Path, config: dict[str, Any], hidden: int) -> None:
+    """Check the PEFT config and the weights' header against the network, before PEFT reads.
+
+    Only the two 1x1 layers may be adapted (LoRA on the circular convolution pads with zeros
+    and breaks the torus); every tensor must have the shape the network's layers imply.
+    """
+    targets = config.get("target_modules")
+    rank = config.get("r")
+    if config.get("peft_type") != "LORA" or not isinstance(rank, int) or not 1 <= rank <= 4096:
+        raise InputError(f"{path / CONFIG}: expected a LoRA config with a rank r of 1-4096")
+    if not isinstance(targets, list) or not targets or not set(targets) <= set(TARGETS):
+        raise InputError(f"{path / CONFIG}: target_modules must be among "
+                         f"{sorted(TARGETS)} (got {targets!r})")
+    sizes = {"in": 9, "hidden": hidden, "out": 1}
+    expected = {}
+    for target in targets:
+        source, sink = TARGETS[target]
+        expected[f"base_model.model.{target}.lora_A.weight"] = [rank, sizes[source], 1, 1]
+        expected[f"base_model.model.{target}.lora_B.weight"] = [sizes[sink], rank, 1, 1]
+    header = _safetensors_header(path / WEIGHTS)
+    found = {k: v.get("shape") for k, v in header.items() if k != "__metadata__"
+             and isinstance(v, dict)}
+    if found != expected:
+        wrong = sorted(set(found) ^ set(expected)) or sorted(
+            k for k in found if found[k] != expected[k])
+        raise InputError(f"{path / WEIGHTS}: tensors do not fit this network (hidden "
+                         f"{hidden}, rank {rank}): first mismatch {wrong[0]}")
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
+    """Read a safetensors file's JSON header without trusting its declared length."""
+    try:
+        with path.open("rb") as handle:
+            prefix = handle.read(8)
+            size = path.stat().st_size
+            length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+            if not 2 <= length <= min(MAX_HEADER, size - 8):
+                raise InputError(f"{path}: not a safetensors file (header of {length} bytes "
+                                 f"in a {size}-byte file)")
+            header = json.loads(handle.read(length))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable safetensors header ({type(exc).__name__})"
+                         ) from None
+    if not isinstance(header, dict):
+        raise InputError(f"{path}: the safetensors header is not a mapping")
+    return header

@@ -1,7 +1,9 @@
 """Aggregate a sweep into report.md and plots.
 
-Per grid point: each criterion's pass rate, and its measured value's mean and 95% confidence
-interval (Student's t over the seeds).
+Per grid point: each criterion's pass rate with its 95% Wilson interval, and its measured
+value's mean with a 95% percentile-bootstrap interval (resampling the seeds). Neither interval
+leaves the quantity's range: a rate stays in [0, 1], a mean within the values seen. The same
+table is written as report.csv.
 
 The numbers come from the runs' own metrics.json files, nothing else.
 """
@@ -20,6 +22,7 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.sweeps.plan import PLAN_FILE
 
 REPORT = "report.md"
+REPORT_CSV = "report.csv"
 
 
 @dataclass
@@ -39,16 +42,34 @@ class Stat:
         """Mean measured value."""
         return float(np.mean(self.values))
 
-    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
-        """Student's t interval for the mean (nan with fewer than two runs)."""
-        from scipy.stats import t
-
+    def interval(self, confidence: float = 0.95, resamples: int = 4000
+                 ) -> tuple[float, float]:
+        """Percentile-bootstrap interval for the mean (nan with fewer than two runs)."""
         n = len(self.values)
         if n < 2:
             return math.nan, math.nan
-        half = float(t.ppf((1 + confidence) / 2, n - 1) * np.std(self.values, ddof=1)
-                     / math.sqrt(n))
-        return self.mean - half, self.mean + half
+        rng = np.random.default_rng(n)  # fixed: the same sweep gives the same report
+        means = rng.choice(np.array(self.values), (resamples, n), replace=True).mean(axis=1)
+        tail = (1 - confidence) / 2 * 100
+        return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+
+    def rate_interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Wilson score interval for the pass rate."""
+        return wilson(sum(self.passed), len(self.passed), confidence)
+
+
+def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion: inside [0, 1] even at 0 or n successes."""
+    from scipy.stats import norm
+
+    if trials == 0:
+        return math.nan, math.nan
+    z = float(norm.ppf((1 + confidence) / 2))
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (
+        1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
@@ -96,17 +117,37 @@ def write_report(folder: Path) -> Path:
         params = ", ".join(f"{k}={v}" for k, v in point.params.items()) or "(no grid)"
         statuses = ", ".join(f"{n} {s}" for s, n in sorted(point.statuses.items()))
         lines += [f"## Point {point.index}: {params}", "", f"Runs: {statuses}.", "",
-                  "| criterion | pass rate | mean | 95% CI | runs |", "|---|---|---|---|---|"]
+                  "| criterion | pass rate | 95% Wilson | mean | 95% bootstrap | runs |",
+                  "|---|---|---|---|---|---|"]
         for key, stat in sorted(point.criteria.items()):
             low, high = stat.interval()
-            lines.append(f"| {key} | {stat.pass_rate:.3f} | {stat.mean:.4g} | "
+            rate_low, rate_high = stat.rate_interval()
+            lines.append(f"| {key} | {sum(stat.passed)}/{len(stat.passed)} | "
+                         f"[{rate_low:.3f}, {rate_high:.3f}] | {stat.mean:.4g} | "
                          f"[{low:.4g}, {high:.4g}] | {len(stat.values)} |")
         lines.append("")
+    _write_csv(folder / REPORT_CSV, points)
     for plot in _plots(folder, plan, points):
         lines += [f"![{plot}]({plot})", ""]
     report = folder / REPORT
     report.write_text("\n".join(lines))
     return report
+
+
+def _write_csv(path: Path, points: list[Point]) -> None:
+    """Write the report's table as CSV, a row a grid point and criterion."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["point", "params", "criterion", "passed", "runs", "pass_rate",
+                         "rate_low", "rate_high", "mean", "mean_low", "mean_high"])
+        for point in points:
+            for key, stat in sorted(point.criteria.items()):
+                writer.writerow([point.index, json.dumps(point.params), key, sum(stat.passed),
+                                 len(stat.passed), round(stat.pass_rate, 6),
+                                 *(round(v, 6) for v in stat.rate_interval()),
+                                 stat.mean, *stat.interval()])
 
 
 def _plots(folder: Path, plan: dict[str, Any], points: list[Point]) -> list[str]:
