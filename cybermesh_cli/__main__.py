@@ -1,5 +1,5 @@
 """Allow ``python -m cybermesh_cli``."""
 
-from cybermesh_cli.cli import main
+from cybermesh_cli.interrupts import main
 
 main()

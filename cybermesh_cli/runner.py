@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from rich.console import Console
 
 from cybermesh_cli.criteria import Criterion, evaluate, load_thresholds
 from cybermesh_cli.device import pick_device
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.interrupts import INTERRUPTED
 from cybermesh_cli.phases import load_driver, preflight
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.runs.events import EventLog
@@ -31,21 +29,6 @@ from cybermesh_cli.runs.record import (
 )
 from cybermesh_cli.runs.report import render_report
 from cybermesh_cli.spec import Spec
-
-
-INTERRUPTED = threading.Event()  # set by the CLI's SIGINT/SIGTERM handler
-
-
-def interrupt(signum: int, frame: FrameType | None) -> None:
-    """Signal handler for SIGINT and SIGTERM: remember it, then interrupt the main thread."""
-    INTERRUPTED.set()
-    raise KeyboardInterrupt
-
-
-def catch_interrupts() -> None:
-    """Make Ctrl-C and SIGTERM interrupt a run (a shell starts background jobs ignoring SIGINT)."""
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 @dataclass
@@ -114,8 +97,11 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
             outcome.status = "interrupted"
             log.warning("interrupted at tick %d", ctx.tick)
         except InputError as exc:
-            outcome.error = str(exc)
-            raise
+            if not INTERRUPTED.is_set():
+                outcome.error = str(exc)
+                raise
+            outcome.status = "interrupted"  # an embedder or loader wrapped the interrupt
+            log.warning("interrupted (surfaced as %s)", type(exc).__name__)
         except Exception as exc:  # a bug: keep the run folder consistent, log the traceback
             if INTERRUPTED.is_set():  # a signal that surfaced as another error (Numba's)
                 outcome.status = "interrupted"

@@ -86,6 +86,11 @@ def main() -> None:
                                    highlight=False, soft_wrap=True)
         sys.exit(2)
     except CyberMeshError as exc:
+        from cybermesh_cli.interrupts import EXIT_INTERRUPTED, INTERRUPTED
+
+        if INTERRUPTED.is_set():  # the interrupt surfaced as a library error
+            Console(stderr=True).print("interrupted", style="yellow")
+            sys.exit(EXIT_INTERRUPTED)
         message = Text.assemble(("error: ", "bold red"), str(exc))  # user text is never markup
         Console(stderr=True).print(message, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

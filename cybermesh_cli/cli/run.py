@@ -11,9 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-EXIT_INTERRUPTED = 130
-
-
 def run(
     spec_file: Annotated[
         Path, typer.Argument(help="Experiment spec, e.g. experiments/phase3.yaml, or the name "
@@ -37,7 +34,8 @@ def run(
     folder (or, with --json, one JSON object), and everything else goes to stderr.
     """
     from cybermesh_cli.paths import spec_path
-    from cybermesh_cli.runner import catch_interrupts, run_experiment
+    from cybermesh_cli.interrupts import EXIT_INTERRUPTED, catch_interrupts
+    from cybermesh_cli.runner import run_experiment
     from cybermesh_cli.spec import load_spec
 
     console = Console(stderr=True)

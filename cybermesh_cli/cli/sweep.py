@@ -75,7 +75,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     )
     from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
 
-    from cybermesh_cli.runner import catch_interrupts
+    from cybermesh_cli.interrupts import catch_interrupts
 
     catch_interrupts()
     seed_list = parse_seeds(seeds)
