@@ -1,5 +1,5 @@
 """Allow ``python -m cybermesh_cli``."""
 
-from cybermesh_cli.interrupts import main
+from cybermesh_cli.entry import main
 
 main()

@@ -9,7 +9,6 @@ knows it was interrupted, not broken.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from types import FrameType
 
@@ -28,12 +27,3 @@ def catch_interrupts() -> None:
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
 
-
-def main() -> None:
-    """Console entry point: catch signals first, then import and run the CLI."""
-    catch_interrupts()
-    try:
-        from cybermesh_cli.cli import main as run_cli
-    except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
-    run_cli()

@@ -20,7 +20,7 @@ def test_search_always_delivers_within_its_bounds(goal, origin, seed, horizon, t
     rng = np.random.default_rng(seed)
     field = Trails(mesh, 10, 0.5) if trails else None
     if field is not None:  # an arbitrary, misleading field
-        field.energy[:] = rng.random(25)
+        field.set_energy(rng.random(25))
     found, path = search(tables, goal, origin, rng, field, max_hops=1000)
     assert found.delivered and found.moves[-1] == goal
     assert found.hops <= 2 * (mesh.size - 1)
