@@ -153,3 +153,17 @@ def test_runs_list_filters_compare_marks_differences_and_export_reads_back(tmp_p
     assert any(k.endswith(".passed") and table[0][k] is True for k in table[0])
     bad = cli("runs", "compare", a, str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2 and "not a run folder" in bad.stderr
+
+
+def test_json_from_replay_adapter_list_and_sweep(tmp_path, phase0_spec):
+    done = cli("run", str(phase0_spec), "--json", cwd=tmp_path)
+    run = json.loads(done.stdout)["run"]
+    replayed = json.loads(cli("replay", run, "--json", cwd=tmp_path).stdout)
+    assert replayed["verified"] == 2460 and replayed["divergence"] is None
+    adapters = json.loads(cli("adapter", "list", "--json", cwd=tmp_path).stdout)
+    assert {a["name"] for a in adapters} == {"glider-guard", "dust-guard"}
+    swept = cli("sweep", str(phase0_spec), "--seeds", "0..1", "--backend", "serial", "--json",
+                "--out", "sw", cwd=tmp_path)
+    result = json.loads(swept.stdout)
+    assert [r["status"] for r in result["results"]] == ["passed", "passed"]
+    assert result["sweep"].startswith("sw")

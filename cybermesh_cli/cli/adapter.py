@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -60,13 +60,20 @@ def train(
 
 
 @app.command("list")
-def list_adapters(registry: RegistryOption = None) -> None:
+def list_adapters(
+    registry: RegistryOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object an adapter.")] = (
+        False),
+) -> None:
     """List the registry's adapters with their purpose and size."""
     from rich.text import Text
 
     from cybermesh_cli.errors import InputError
 
     store = _registry(registry)
+    if as_json:
+        _print_adapters(store)
+        return
     table = Table(title=Text(f"adapters in {store.root}"))
     for column in ("name", "rule", "rank", "noise", "bytes", "purpose"):
         table.add_column(column)
@@ -139,3 +146,21 @@ def switch(
                     + f"  (median {timings})")
     if not exact:
         raise typer.Exit(1)
+
+
+def _print_adapters(store: Registry) -> None:
+    """Print every adapter as JSON: name, path, training spec, figures (or why it is broken)."""
+    import json
+
+    from cybermesh_cli.errors import InputError
+
+    rows: list[dict[str, Any]] = []
+    for name in store.names():
+        try:
+            info = store.info(name)
+        except InputError as exc:
+            rows.append({"name": name, "broken": str(exc)})
+            continue
+        rows.append({"name": name, "path": str(info.path), "bytes": info.size_bytes,
+                     "training": info.training, "metrics": info.metrics})
+    typer.echo(json.dumps(rows, indent=1, default=str))

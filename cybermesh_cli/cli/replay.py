@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ def replay(
     stats: Annotated[
         bool, typer.Option(help="Also compare the log's size with full per-tick state dumps.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check RUN_DIR's log; exit 0 if it verifies, 1 if it diverges, 2 if it is malformed."""
     from cybermesh_cli.phases import load_driver, state_bytes
@@ -44,6 +45,9 @@ def replay(
         task = bar.add_task("replay", total=None)
         report = do_replay(folder, load_driver if resimulate else None,
                            lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        _print_json(folder, report, stats)
+        return
     table = Table(title=Text(f"replay of {run_dir}"))
     table.add_column("event type")
     table.add_column("count", justify="right")
@@ -103,3 +107,25 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
     if export is not None:
         count = export_gif(frames(spec, folder, set(range(0, last + 1, every))), export)
         console.print(f"wrote {export}: {count} frames", highlight=False)
+
+
+def _print_json(folder: Path, report: Any, stats: bool) -> None:
+    """Print the replay's result as one JSON object; exit 1 if it diverged."""
+    import json
+    from dataclasses import asdict
+
+    from cybermesh_cli.phases import state_bytes
+    from cybermesh_cli.runs.compression import compression
+
+    result: dict[str, Any] = {
+        "run": str(folder), "events": report.events, "by_type": dict(report.by_type),
+        "last_tick": report.last_tick, "end_status": report.end_status,
+        "verified": report.verified, "notes": report.notes,
+        "divergence": asdict(report.divergence) if report.divergence else None}
+    if stats:
+        c = compression(folder, state_bytes)
+        result["compression"] = {"log_bytes": c.log_bytes, "dump_bytes": c.dump_bytes,
+                                 "ticks": c.ticks, "ratio": round(c.ratio, 2)}
+    typer.echo(json.dumps(result, default=str))
+    if report.divergence:
+        raise typer.Exit(1)

@@ -29,6 +29,8 @@ def sweep(
     name: Annotated[str | None, typer.Option(help="Sweep name (default: the spec's).")] = None,
     runs_root: Annotated[Path, typer.Option(
         "--out", "--runs-root", help="Folder that receives the sweep folder.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the sweep folder and each run's status as JSON on stdout.")] = False,
 ) -> None:
     """Run SPEC for every seed x grid point as ordinary runs in runs/<sweep-id>/, resumably.
 
@@ -52,12 +54,12 @@ def sweep(
     if backend not in ("ray", "serial"):
         raise InputError(f"--backend {backend!r}: use ray or serial")
     _run(Path(target), seeds, grid or [], workers, address, backend, gpus_per_run, fail_fast,
-         name, runs_root, console)
+         name, runs_root, console, as_json)
 
 
 def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, address: str | None,
          backend: str, gpus_per_run: float, fail_fast: bool, name: str | None,
-         runs_root: Path, console: Console) -> None:
+         runs_root: Path, console: Console, as_json: bool = False) -> None:
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -124,5 +126,12 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     for line in describe_failures(results):
         console.print(f"  [red]{line}[/]", highlight=False)
     console.print(f"report: cybermesh sweep report {folder}", highlight=False)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"sweep": str(folder), "finished_before": done_before,
+                               "results": [{"run": r.name, "status": r.status,
+                                            "seconds": round(r.seconds, 3), "error": r.error}
+                                           for r in results]}))
     if failed:
         raise typer.Exit(1)
