@@ -11,6 +11,7 @@ import hashlib
 import shutil
 import subprocess  # noqa: S404 - runs the project's own gate tools with --version
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import distributions
@@ -87,11 +88,13 @@ INSTALLER_TOOLS = ("pip", "setuptools", "wheel")
 def pinned_fraction(constraints: Path, own: str = "cybermesh-cli") -> tuple[float, list[str]]:
     """Fraction of installed distributions pinned at their installed version (local tag ignored).
 
-    Like ``pip freeze``, the installer's own tools are left out; so is this project.
+    Like ``pip freeze``, the installer's own tools are left out; so is this project. Only the
+    environment's site-packages count: a Ray worker adds Ray's vendored packages to its path.
     """
     pins = read_constraints(constraints)
     unpinned = []
-    installed = {normalise(d.metadata["Name"]): d.version for d in distributions()}
+    site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    installed = {normalise(d.metadata["Name"]): d.version for d in distributions(path=site)}
     for name in (own, *INSTALLER_TOOLS):
         installed.pop(name, None)
     for name, have in sorted(installed.items()):
