@@ -109,12 +109,17 @@ def check_yaml_shape(text: str, path: Path) -> None:
                                      f"{MAX_YAML_DEPTH} levels")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.MarkedYAMLError as exc:
+    except yaml.YAMLError as exc:
+        raise _yaml_error(path, exc) from None
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> InputError:
+    """One line for a YAML error, with the line and column where the parser knows them."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        raise InputError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: YAML error: {exc}") from None
+        return InputError(f"{path}: YAML syntax error at {where}: {exc.problem}")
+    return InputError(f"{path}: YAML error: {exc}")
 
 
 def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
@@ -132,12 +137,8 @@ def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
     check_yaml_shape(text, path)
     try:
         data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
-        raise InputError(f"{path}: YAML syntax error at {where}: {exc.problem}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: YAML error: {exc}") from None
+        raise _yaml_error(path, exc) from None
     if data is None:
         raise InputError(f"{path}: file is empty")
     if not isinstance(data, dict):
