@@ -14,7 +14,6 @@ from pathlib import Path
 DATA_DIR = Path(str(files("cybermesh_cli") / "data"))
 SCHEMAS_DIR = DATA_DIR / "schemas"
 EXPERIMENTS_DIR = DATA_DIR / "experiments"
-ADAPTERS_DIR = DATA_DIR / "adapters"  # the shipped registry of named LoRA adapters
 THRESHOLDS_FILE = DATA_DIR / "performance_thresholds.yaml"
 TEMPLATES_DIR = DATA_DIR / "templates"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout, in a development install

@@ -21,22 +21,17 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.phases.embedding import VECTORS_FILE, EmbeddedCorpus, embed_corpus
 from cybermesh_cli.phases.tally import Tally
-from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.world import Snapshot, World, WorldConfig
 
 SECTION = "phase_3_integration"
 
 
-def build_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors, seed: int) -> World:
-    """Build the phase-3 world of a spec block from its topic keys and shard vectors."""
-    return World(WorldConfig.from_block(block), seed, keys=keys, vectors=vectors)
-
-
 def stored_world(spec: Spec, run_dir: Path) -> World:
     """Rebuild a logged run's world from its spec and stored vectors (no embedder)."""
     stored = load_file(str(run_dir / VECTORS_FILE))
-    return build_world(spec.block("phase3"), stored["keys"], stored["shards"], spec.seed)
+    return World(WorldConfig.from_block(spec.block("phase3")), spec.seed, keys=stored["keys"],
+                 vectors=stored["shards"])
 
 
 def frames(spec: Spec, run_dir: Path, wanted: set[int]) -> Iterator[Snapshot]:
