@@ -210,3 +210,12 @@ def test_a_broken_adapter_folder_is_one_line_before_peft_reads_it(tmp_path, kind
         assert "Traceback" not in done.stderr and "glider-guard" in done.stderr, done.stderr
     listed = cli("adapter", "list", "--registry", str(registry), cwd=tmp_path)
     assert listed.returncode == 0 and "dust-guard" in listed.stdout and "BROKEN" in listed.stdout
+
+
+def test_a_torn_sweep_plan_is_one_line(tmp_path):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    (folder / "sweep.json").write_text('{"sweep_id": "x", "runs": [')
+    done = cli("sweep", "report", str(folder), cwd=tmp_path)
+    assert done.returncode == 2 and "unreadable sweep plan" in done.stderr
+    assert "Traceback" not in done.stderr
