@@ -5,9 +5,7 @@ A signal during start-up (importing typer, rich, numba) then ends the command wi
 
 from __future__ import annotations
 
-import sys
-
-from cybermesh_cli.interrupts import EXIT_INTERRUPTED, catch_interrupts
+from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
 
 
 def main() -> None:
@@ -15,6 +13,7 @@ def main() -> None:
     catch_interrupts()
     try:
         from cybermesh_cli.cli import main as run_cli
+
+        run_cli()
     except KeyboardInterrupt:
-        sys.exit(EXIT_INTERRUPTED)
-    run_cli()
+        exit_interrupted()

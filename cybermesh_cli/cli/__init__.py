@@ -67,8 +67,10 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
+        from cybermesh_cli.interrupts import exit_interrupted
+
         Console(stderr=True).print("interrupted", style="yellow")
-        sys.exit(130)
+        exit_interrupted()
     except ModuleNotFoundError as exc:
         from cybermesh_cli.extras import MissingExtraError, extra_of
 
@@ -86,11 +88,11 @@ def main() -> None:
                                    highlight=False, soft_wrap=True)
         sys.exit(2)
     except CyberMeshError as exc:
-        from cybermesh_cli.interrupts import EXIT_INTERRUPTED, INTERRUPTED
+        from cybermesh_cli.interrupts import INTERRUPTED, exit_interrupted
 
         if INTERRUPTED.is_set():  # the interrupt surfaced as a library error
             Console(stderr=True).print("interrupted", style="yellow")
-            sys.exit(EXIT_INTERRUPTED)
+            exit_interrupted()
         message = Text.assemble(("error: ", "bold red"), str(exc))  # user text is never markup
         Console(stderr=True).print(message, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

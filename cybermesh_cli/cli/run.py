@@ -34,7 +34,7 @@ def run(
     folder (or, with --json, one JSON object), and everything else goes to stderr.
     """
     from cybermesh_cli.paths import spec_path
-    from cybermesh_cli.interrupts import EXIT_INTERRUPTED, catch_interrupts
+    from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
     from cybermesh_cli.runner import run_experiment
     from cybermesh_cli.spec import load_spec
 
@@ -61,7 +61,7 @@ def run(
         typer.echo(str(record.dir))
     if outcome.status == "interrupted":
         console.print("[yellow]interrupted[/]: events.jsonl ends with run.end status=interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED)
+        exit_interrupted()
     if outcome.status == "error":
         console.print(f"[bold red]error:[/] {outcome.error} (traceback in {record.dir}/run.log)")
         raise typer.Exit(1)

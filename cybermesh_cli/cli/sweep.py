@@ -77,7 +77,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     )
     from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
 
-    from cybermesh_cli.interrupts import catch_interrupts
+    from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
 
     catch_interrupts()
     seed_list = parse_seeds(seeds)
@@ -120,7 +120,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
             progress.stop()
             console.print(f"[yellow]interrupted[/]: {len(results)} runs finished; the same "
                           "command resumes with the rest", highlight=False)
-            raise typer.Exit(130) from None
+            exit_interrupted()
     seconds = time.perf_counter() - started
     console.print(f"{len(results)} runs in {seconds:.1f} s: {summary(results)}", highlight=False)
     for line in describe_failures(results):
