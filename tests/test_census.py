@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cybermesh_cli.substrate.detect import detect
-from cybermesh_cli.substrate.rules import CONWAY, parse_rule
+from cybermesh_cli.substrate.rules import parse_rule
 from cybermesh_cli.substrate.separate import periodicity, separate, step_plane
-from tests.conftest import cli
+from tests.conftest import REPO, cli
 from tests.reference import reference_step
 
 
@@ -69,4 +69,6 @@ def test_a_soup_census_reproduces_catagolue_within_15_percent(tmp_path):
 def test_census_input_errors_are_one_line(tmp_path):
     done = cli("ca", "census", cwd=tmp_path)
     assert done.returncode == 2 and "--soups N" in done.stderr
-    assert CONWAY == parse_rule("B3/S23")
+    glider = str(REPO / "experiments" / "patterns" / "glider.rle")
+    both = cli("ca", "census", glider, "--soups", "2", cwd=tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr

@@ -112,8 +112,9 @@ def test_energy_layer_follows_live_cells_and_delivered_shards(corpus):
     world = _world(corpus, 4, 4, energy=energy)
     events = world.run(200)
     assert world.energy is not None and world.energy.field.total > 0
-    if any(e.type == "shard.delivered" for e in events):
-        assert world.energy.trails.energy.max() > 0
+    delivered = [e.payload["bot"] for e in events if e.type == "shard.delivered"]
+    assert delivered  # seed 1 delivers within 200 ticks
+    assert world.energy.trails.energy[delivered[-1]] > 0
 
 
 def _imports(path):
