@@ -4,10 +4,17 @@ The console entry point installs the handler before it imports anything heavy, s
 during start-up, JIT compilation or model loading ends the command with exit 130. A run that
 sees an exception after a signal (Numba and torch may wrap the interrupt in another error)
 knows it was interrupted, not broken.
+
+Two guards make exit 130 certain. A library may swallow the KeyboardInterrupt (a bare
+``except`` around an import), so a watchdog ends the process :data:`GRACE_S` seconds after the
+signal if the command has not ended by then. And an interrupt that escapes every handler ends
+at interpreter exit, where Python would re-kill the process with SIGINT, so an ``atexit`` hook
+exits with 130 first.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -17,11 +24,21 @@ from typing import NoReturn
 
 INTERRUPTED = threading.Event()
 EXIT_INTERRUPTED = 130
+GRACE_S = 20.0  # an interrupted run writes run.end and its report well within this
+
+
+def _exit_if_interrupted() -> None:
+    if INTERRUPTED.is_set():
+        exit_interrupted()
 
 
 def interrupt(signum: int, frame: FrameType | None) -> None:
     """Signal handler for SIGINT and SIGTERM: remember it, then interrupt the main thread."""
-    INTERRUPTED.set()
+    if not INTERRUPTED.is_set():
+        INTERRUPTED.set()
+        watchdog = threading.Timer(GRACE_S, exit_interrupted)
+        watchdog.daemon = True
+        watchdog.start()
     raise KeyboardInterrupt
 
 
@@ -41,6 +58,8 @@ def exit_interrupted() -> NoReturn:
 
 def catch_interrupts() -> None:
     """Make Ctrl-C and SIGTERM interrupt (a shell starts background jobs ignoring SIGINT)."""
+    atexit.unregister(_exit_if_interrupted)
+    atexit.register(_exit_if_interrupted)
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
 

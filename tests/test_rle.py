@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.substrate.evolve import background, evolve
+from cybermesh_cli.substrate.evolve import background, evolve, evolve_live
 from cybermesh_cli.substrate.rle import MAX_LINE, Pattern, format_rle, parse_rle, read_rle
 from cybermesh_cli.substrate.rules import CONWAY, parse_rule, parse_rule_spec
 from cybermesh_cli.substrate.shapes import trim
@@ -30,7 +30,7 @@ comments = st.lists(st.from_regex(r"#[CNO] [a-zA-Z0-9 .,]{0,40}", fullmatch=True
     notes=comments,
 )
 def test_round_trip_is_exact(cells, rule, notes):
-    pattern = Pattern(cells=cells, rule=rule, comments=tuple(notes))
+    pattern = Pattern.from_cells(cells, rule=rule, comments=tuple(notes))
     text = format_rle(pattern)
     assert parse_rle(text) == pattern
     assert format_rle(parse_rle(text)) == text
@@ -122,6 +122,20 @@ def test_b0_rules_on_the_plane_match_an_independent_stepper(rule_text):
             assert background(rule, gens) == int(
                 reference_step(np.zeros((3, 3), np.uint8), rule.birth, rule.survive, True,
                                gens)[0, 0])
+
+
+@pytest.mark.parametrize("rule_text", ["B0124/S025", "B013468/S023"])
+def test_b0_live_cells_match_an_independent_stepper_every_generation_to_200(rule_text):
+    rule = parse_rule(rule_text)
+    cells = (np.random.default_rng(11).random((17, 17)) < 0.6).astype(np.uint8)
+    pad = 202
+    grid = np.pad(cells, pad)
+    live = np.argwhere(cells)
+    for gens in range(1, 201):
+        grid = reference_step(grid, rule.birth, rule.survive, True, 1)
+        expected = np.argwhere(grid ^ grid[0, 0]) - pad
+        got = evolve_live(live, gens, rule)
+        assert set(map(tuple, got.tolist())) == set(map(tuple, expected.tolist())), gens
 
 
 def test_the_torus_suffix_sets_the_torus_and_is_written_back(tmp_path):

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from cybermesh_cli.substrate.detect import Detection
+    from cybermesh_cli.substrate.rle import Pattern
     from cybermesh_cli.substrate.rules import Rule
 
 
@@ -32,11 +37,11 @@ TorusOption = Annotated[
 
 @dataclass(frozen=True)
 class Loaded:
-    """A pattern read and evolved: its cells, rule, torus (None: the plane), background."""
+    """A pattern read and evolved: its live cells, rule, torus (None: the plane), background."""
 
-    cells: Any
+    result: Pattern
     rule: Rule
-    pattern: Any
+    source: Pattern
     torus: tuple[int, int] | None
     background: int
 
@@ -54,15 +59,21 @@ class Loaded:
 
 
 def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
-    from cybermesh_cli.substrate.evolve import background, evolve, parse_size
-    from cybermesh_cli.substrate.rle import read_rle
+    from cybermesh_cli.substrate.evolve import background, evolve, evolve_live, parse_size
+    from cybermesh_cli.substrate.rle import Pattern, read_rle
     from cybermesh_cli.substrate.rules import parse_rule_spec
 
-    pattern = read_rle(path)
-    parsed, bounded = parse_rule_spec(rule or pattern.rule or "B3/S23")
+    source = read_rle(path)
+    parsed, bounded = parse_rule_spec(rule or source.rule or "B3/S23")
     size = parse_size(torus) if torus else bounded  # --torus overrides the file's suffix
-    cells = evolve(pattern.cells, gens, parsed, size)
-    return Loaded(cells, parsed, pattern, size, 0 if size else background(parsed, gens))
+    if size:
+        result = Pattern.from_cells(evolve(source.cells, gens, parsed, size))
+        return Loaded(result, parsed, source, size, 0)
+    live = evolve_live(source.live, gens, parsed)
+    origin = live.min(axis=0) if len(live) else np.zeros(2, np.int64)
+    extent = live.max(axis=0) - origin + 1 if len(live) else (0, 0)
+    result = Pattern(live - origin, int(extent[1]), int(extent[0]))
+    return Loaded(result, parsed, source, None, background(parsed, gens))
 
 
 @app.command("step")
@@ -77,12 +88,12 @@ def step(
     from cybermesh_cli.substrate.rle import Pattern, write_rle
 
     loaded = _load(pattern_file, gens, rule, torus)
-    cells = loaded.cells
-    comments = (*loaded.pattern.comments, f"#C {loaded.rule.name}, {gens} generations later "
+    result = loaded.result
+    comments = (*loaded.source.comments, f"#C {loaded.rule.name}, {gens} generations later "
                 f"{loaded.where()} (cybermesh ca step)")
-    write_rle(Pattern(cells=cells, rule=loaded.rule_text, comments=comments), out)
-    Console(stderr=True).print(Text(f"wrote {out}: {int(cells.sum())} live cells, "
-                                    f"{cells.shape[1]}x{cells.shape[0]}, {loaded.where()}"))
+    write_rle(Pattern(result.live, result.width, result.height, loaded.rule_text, comments), out)
+    Console(stderr=True).print(Text(f"wrote {out}: {result.population} live cells, "
+                                    f"{result.width}x{result.height}, {loaded.where()}"))
 
 
 @app.command("census")
@@ -100,7 +111,6 @@ def census(
 ) -> None:
     """Count the objects in a pattern (after GENS generations) by apgcode, or run a soup census."""
     from cybermesh_cli.errors import InputError
-    from cybermesh_cli.substrate.detect import detect
 
     if soups is not None:
         if pattern_file is not None:
@@ -111,19 +121,20 @@ def census(
         raise InputError("ca census: give a pattern file, or --soups N for a soup census")
 
     loaded = _load(pattern_file, gens, rule, torus)
-    cells, parsed = loaded.cells, loaded.rule
+    parsed = loaded.rule
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: {"positions": []})
-    for found in detect(cells, torus=loaded.torus is not None) if cells.size else ():
+    for found, (top, left) in _detections(loaded):
         group = groups[found.apgcode]
         group.update(apgcode=found.apgcode, name=found.name, kind=found.kind)
-        group["positions"].append([round(v, 3) for v in found.centroid])
+        group["positions"].append([round(found.centroid[0] + top, 3),
+                                   round(found.centroid[1] + left, 3)])
     objects = sorted(groups.values(), key=lambda g: (-len(g["positions"]), g["apgcode"]))
     for group in objects:
         group["count"] = len(group["positions"])
     if as_json:
         typer.echo(json.dumps({"pattern": str(pattern_file), "rule": parsed.name, "gens": gens,
                                "torus": loaded.torus, "background": loaded.background,
-                               "population": int(cells.sum()), "objects": objects}))
+                               "population": loaded.result.population, "objects": objects}))
         return
     table = Table(title=f"census of {pattern_file} after {gens} generations ({parsed.name})")
     for column in ("apgcode", "name", "kind", "count", "positions (y, x)"):
@@ -135,6 +146,26 @@ def census(
     Console().print(table)
 
 
+def _detections(loaded: Loaded) -> Iterator[tuple[Detection, tuple[int, int]]]:
+    """Objects found in a loaded pattern, each with the (row, column) its position is offset by.
+
+    On the plane each far-apart group is detected in its own dense box, so a sparse pattern
+    never needs its whole extent in memory.
+    """
+    from cybermesh_cli.substrate.detect import detect
+    from cybermesh_cli.substrate.evolve import far_apart_groups
+
+    if loaded.torus:
+        cells = loaded.result.cells
+        yield from ((found, (0, 0)) for found in detect(cells, torus=True) if cells.size)
+        return
+    for group in far_apart_groups(loaded.result.live, 2):
+        top, left = (int(v) for v in group.min(axis=0))
+        box = np.zeros(tuple(group.max(axis=0) - (top, left) + 1), np.uint8)
+        box[group[:, 0] - top, group[:, 1] - left] = 1
+        yield from ((found, (top, left)) for found in detect(box, torus=False))
+
+
 @app.command("show")
 def show(
     pattern_file: PatternArg,
@@ -143,16 +174,18 @@ def show(
     torus: TorusOption = None,
 ) -> None:
     """Draw a pattern (after GENS generations) in the terminal."""
-    from cybermesh_cli.substrate.render import render
+    from cybermesh_cli.substrate.render import render_live
 
     loaded = _load(pattern_file, gens, rule, torus)
-    cells = loaded.cells
+    result = loaded.result
     console = Console()
-    console.print(Text(f"{loaded.pattern.name or pattern_file.name}: {cells.shape[1]}x"
-                       f"{cells.shape[0]}, {int(cells.sum())} live cells, {loaded.rule.name}, "
-                       f"generation {gens}, {loaded.where()}"))
-    console.print(render(cells, max_width=max(console.width - 1, 10)), highlight=False,
-                  markup=False)
+    picture, scale = render_live(result.live, result.width, result.height,
+                                 max_width=max(console.width - 1, 10))
+    shown = f", drawn at 1:{scale} (a mark: any live cell in {scale}x{scale})" if scale > 1 else ""
+    console.print(Text(f"{loaded.source.name or pattern_file.name}: {result.width}x"
+                       f"{result.height}, {result.population} live cells, {loaded.rule.name}, "
+                       f"generation {gens}, {loaded.where()}{shown}"))
+    console.print(picture, highlight=False, markup=False)
 
 
 def _soup_census(soups: int, seed: int, rule: str | None, as_json: bool) -> None:

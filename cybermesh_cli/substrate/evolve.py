@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate.grid import Grid, check_cells
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.substrate.shapes import Cells, trim
+
+Live = NDArray[np.int64]  # (n, 2) rows and columns of live cells
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -26,9 +29,8 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
 
     With ``torus=(W, H)`` the pattern sits at the top-left of a W x H torus and the whole torus
     comes back. Without, the pattern lives on the infinite plane: it is padded by ``gens + 1``
-    cells on a torus (nothing travels faster than light, one cell a generation), so the
-    uniform background evolves as the infinite one does, B0 rules included; the result is the
-    cells that differ from the background (:func:`background`), trimmed.
+    cells (see :func:`_plane_difference`); the result is the cells that differ from the
+    background (:func:`background`), trimmed.
     """
     if torus is not None:
         width, height = torus
@@ -44,9 +46,100 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
                 f"--gens {gens} on the infinite plane (the pattern padded by the generations)")
     if not cells.any() and not rule.birth & 1:
         return np.zeros((0, 0), np.uint8)
+    return trim(_plane_difference(cells, gens, rule))
+
+
+def _plane_difference(cells: Cells, gens: int, rule: Rule) -> Cells:
+    """``cells`` after ``gens`` generations on the plane, XOR the background, padded by gens+1.
+
+    Padded by ``gens + 1`` on a torus: nothing travels faster than one cell a generation, so
+    the wrapped background evolves as the infinite one does, B0 rules included.
+    """
     grid = Grid(np.pad(cells, gens + 1), rule, torus=True)
     grid.step(gens)
-    return trim(grid.cells ^ np.uint8(background(rule, gens)))
+    return grid.cells ^ np.uint8(background(rule, gens))
+
+
+def evolve_live(live: Live, gens: int, rule: Rule) -> Live:
+    """Advance live (row, column) cells ``gens`` generations on the infinite plane.
+
+    Groups of cells more than ``2 * gens + 2`` apart cannot meet within ``gens`` generations, so
+    each is stepped in its own dense box: memory follows the groups, not the pattern's extent.
+    The result is the cells that differ from the background (:func:`background`).
+    """
+    if gens == 0:
+        return live
+    out = []
+    for group in far_apart_groups(live, 2 * gens + 2):
+        top, left = group.min(axis=0)
+        height, width = group.max(axis=0) - (top, left) + 1
+        check_cells(int(height) + 2 * gens + 2, int(width) + 2 * gens + 2,
+                    f"--gens {gens} on the plane (a group of {len(group):,} cells padded by "
+                    "the generations)")
+        box = np.zeros((height, width), np.uint8)
+        box[group[:, 0] - top, group[:, 1] - left] = 1
+        rows, cols = np.nonzero(_plane_difference(box, gens, rule))
+        out.append(np.stack([rows + top - gens - 1, cols + left - gens - 1], axis=1))
+    return np.concatenate(out).astype(np.int64) if out else np.zeros((0, 2), np.int64)
+
+
+def far_apart_groups(live: Live, gap: int) -> list[Live]:
+    """Split cells into groups whose bounding boxes are more than ``gap`` cells apart.
+
+    Cells in buckets of side ``gap + 1`` that touch are joined; then groups whose boxes come
+    within ``gap`` of each other are merged until none do.
+    """
+    if len(live) == 0:
+        return []
+    buckets = live // (gap + 1)
+    keys, label_of_cell = np.unique(buckets, axis=0, return_inverse=True)
+    label_of_cell = label_of_cell.ravel()
+    codes = keys[:, 0] * (1 << 32) + keys[:, 1]
+    order = np.argsort(codes)
+    pairs = []
+    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        wanted = codes + dy * (1 << 32) + dx
+        found = np.searchsorted(codes[order], wanted).clip(max=len(codes) - 1)
+        hit = codes[order][found] == wanted
+        pairs.append(np.stack([np.flatnonzero(hit), order[found[hit]]], axis=1))
+    labels = _components(len(keys), np.concatenate(pairs))[label_of_cell]
+    while True:
+        groups = [live[labels == label] for label in np.unique(labels)]
+        first, second = _near_boxes(np.array([[*g.min(axis=0), *g.max(axis=0)]
+                                              for g in groups]), gap)
+        if not len(first):
+            return groups
+        merged = _components(len(groups), np.stack([first, second], axis=1))
+        labels = merged[np.searchsorted(np.unique(labels), labels)]
+
+
+def _near_boxes(boxes: NDArray[np.int64], gap: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Pairs of boxes (top, left, bottom, right) within ``gap`` cells of each other.
+
+    A sweep down the rows: each box is tested only against boxes that start before it ends.
+    """
+    order = np.argsort(boxes[:, 0], kind="stable")
+    tops = boxes[order, 0]
+    first: list[NDArray[np.intp]] = []
+    second: list[NDArray[np.intp]] = []
+    for rank, index in enumerate(order):
+        top, left, bottom, right = boxes[index]
+        candidates = order[rank + 1:np.searchsorted(tops, bottom + gap, side="right")]
+        others = boxes[candidates]
+        hit = candidates[(others[:, 1] - right <= gap) & (left - others[:, 3] <= gap)]
+        first.append(np.full(len(hit), index))
+        second.append(hit)
+    return np.concatenate(first), np.concatenate(second)
+
+
+def _components(count: int, edges: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Connected-component label of each of ``count`` nodes joined by ``edges``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), (count, count))
+    labels: NDArray[np.int64] = connected_components(graph, directed=False)[1].astype(np.int64)
+    return labels
 
 
 def background(rule: Rule, gens: int) -> int:

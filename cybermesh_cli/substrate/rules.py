@@ -46,8 +46,10 @@ def _mask(digits: str, text: str) -> int:
 
 
 def parse_rule(text: str) -> Rule:
-    """Parse ``B3/S23``, ``b3s23``, ``S23/B3`` or ``23/3``; anything else is a one-line error."""
+    """Parse ``B3/S23``, ``b3s23``, ``S23/B3``, ``23/3`` or ``Life``; else a one-line error."""
     value = text.strip()
+    if value.lower() == "life":  # Golly's name for Conway's rule
+        value = "B3/S23"
     match = _BS.match(value)
     if match:
         return Rule(_mask(match.group(1), text), _mask(match.group(2), text))
