@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from cybermesh_cli.topology import Mesh
-from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
+from cybermesh_cli.shards.layout import semantic_layout
+from cybermesh_cli.shards.routing import Confidence, RoutingTables, oracle_targets, route
 
 
 def _unit(rows):
@@ -72,3 +73,26 @@ def test_ttl_expires_and_visited_routes_drop():
     tables.tables[1] = {1: (0, 1), 5: (4, 0)}
     dropped = route(tables, keys[5], 0, max_hops=10)
     assert dropped.outcome == "dropped" and dropped.path == (0, 1)
+
+
+def test_an_unconfident_shard_explores_past_its_horizon_and_finds_the_target():
+    mesh = Mesh(3, 3)  # bot 8 is two hops from bot 0: beyond a horizon of 1
+    keys = _unit(np.eye(9, 16)[:, :16] + 0.01)
+    shard = _unit([0.3 * keys[8] + 0.25 * keys[0] + 0.05 * keys[5]])[0]
+    tables = RoutingTables(mesh, keys, 1)
+    assert route(tables, shard, 0, 10).at == 0  # the best bot 0 knows is itself
+    assert route(tables, shard, 0, 10, Confidence(accept=0.99, margin=1.0)).at == 8
+    sure = route(tables, shard, 0, 10, Confidence(accept=0.99, margin=0.5))
+    assert sure.at == 0 and sure.hops == 0  # confident at once: no exploring hop
+
+
+def test_semantic_layout_puts_similar_keys_next_to_each_other():
+    mesh = Mesh(5, 5)
+    keys = _unit(np.random.default_rng(3).normal(size=(25, 8)))
+    order = semantic_layout(mesh, keys, np.random.default_rng(0))
+    assert sorted(order.tolist()) == list(range(25))
+
+    def linked(o):
+        return sum(float(keys[o[a]] @ keys[o[b]]) for a in range(25) for b in mesh.neighbours[a])
+
+    assert linked(order) > linked(np.arange(25)) + 1.0

@@ -2,10 +2,11 @@
 
 Bots get topic keys (topics placed at random on the mesh); shards are the topics' shard texts,
 which never built a key. Measured: single-hop delivery (origin adjacent to the oracle target,
-on 5x5), multi-hop delivery and path stretch on 3x3 and 5x5, max hops, a sweep of the gossip
-horizon, embedding latency per batch, and a stress loop whose resident-memory slope tells a
-leak. Every hop is an event; the vectors are stored with the run (safetensors), so replay
-re-routes without an embedder.
+on 5x5), multi-hop delivery and path stretch on 3x3 and 5x5 at gossip horizons below each
+mesh's diameter (``phase2.horizons``; full knowledge would make them right by construction),
+a sweep of every horizon up to the diameter on both meshes, embedding latency per batch, and a
+stress loop whose resident-memory slope tells a leak. Every hop is an event; the vectors are
+stored with the run (safetensors), so replay re-routes without an embedder.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.bench import bench_embedder
 from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.shards.layout import semantic_layout
 from cybermesh_cli.topology import Mesh
-from cybermesh_cli.shards.routing import RoutingTables, oracle_targets, route
+from cybermesh_cli.shards.routing import Confidence, RoutingTables, oracle_targets, route
 from cybermesh_cli.spec import Spec
+from cybermesh_cli.stats import machine_load, wilson
 
 SECTION = "phase_2_shard_routing"
 
@@ -46,17 +49,26 @@ TRIALS = (Trial("multi_hop_3x3", 3, False), Trial("single_hop", 5, True),
           Trial("multi_hop_5x5", 5, False))
 
 
+def _confidence(routing: Mapping[str, Any]) -> Confidence | None:
+    """Return the delivery confidence a routing block asks for, if any."""
+    return Confidence(routing["accept"], routing["margin"]) if "accept" in routing else None
+
+
 def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
                   labels: np.ndarray[Any, Any], seed: np.random.SeedSequence,
-                  results: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Event]:
+                  results: dict[str, list[dict[str, Any]]] | None = None,
+                  trials: Sequence[Trial] = TRIALS) -> Iterator[Event]:
     """Route every trial's shards, yielding hop and outcome events (one tick per shard)."""
     routing = block["routing"]
+    confidence = _confidence(routing)
     rng = np.random.default_rng(seed)
     tick = 0
-    for trial in TRIALS:
+    for trial in trials:
         mesh = Mesh(trial.side, trial.side, routing["neighbourhood"], routing["torus"])
         topics = rng.permutation(len(keys))[:mesh.size]
-        tables = RoutingTables(mesh, keys[topics], routing["horizon"])
+        if routing.get("layout") == "semantic":
+            topics = topics[semantic_layout(mesh, keys[topics], rng)]
+        tables = RoutingTables(mesh, keys[topics], block["horizons"].get(trial.name, 1))
         chosen = np.flatnonzero(np.isin(labels, topics))
         targets = oracle_targets(keys[topics], shards[chosen])
         for shard, target in zip(chosen.tolist(), targets.tolist(), strict=True):
@@ -64,7 +76,7 @@ def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
                 origin = int(rng.choice(mesh.neighbours[target]))
             else:
                 origin = int(rng.choice([b for b in range(mesh.size) if b != target]))
-            result = route(tables, shards[shard], origin, routing["max_hops"])
+            result = route(tables, shards[shard], origin, routing["max_hops"], confidence)
             for hop, (a, b) in enumerate(zip(result.path, result.path[1:], strict=False)):
                 yield Event(tick, "shard.hop", {"trial": trial.name, "shard": shard,
                                                   "hop": hop + 1, "from": a, "to": b})
@@ -80,29 +92,44 @@ def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
 
 def _summary(outcomes: list[dict[str, Any]]) -> dict[str, float]:
     hit = [o for o in outcomes if o["outcome"] == "delivered" and o["at"] == o["target"]]
+    low, high = wilson(len(hit), len(outcomes))
     return {
         "shards": len(outcomes),
         "success_rate": len(hit) / max(len(outcomes), 1),
+        "success_low": round(low, 4), "success_high": round(high, 4),
         "path_stretch": float(np.mean([o["hops"] / o["shortest"] for o in hit])) if hit else 0.0,
         "max_hops": max((o["hops"] for o in outcomes), default=0),
+        "mean_hops": float(np.mean([o["hops"] for o in outcomes])) if outcomes else 0.0,
         **{f"outcome_{k}": v for k, v in Counter(o["outcome"] for o in outcomes).items()},
     }
 
 
 def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
-                  labels: np.ndarray[Any, Any], seed: int) -> list[dict[str, float]]:
-    """Multi-hop success, stretch and gossip messages on 5x5 for horizons 1 to 4."""
-    rows = []
-    for horizon in (1, 2, 3, 4):
-        swept = {**block, "routing": {**block["routing"], "horizon": horizon}}
-        results: dict[str, list[dict[str, Any]]] = {}
-        for _ in _trial_events(swept, keys, shards, labels, np.random.SeedSequence(seed), results):
-            pass
-        mesh = Mesh(5, 5, block["routing"]["neighbourhood"], block["routing"]["torus"])
-        summary = _summary(results["multi_hop_5x5"])
-        rows.append({"horizon": horizon, "success_rate": round(summary["success_rate"], 4),
-                     "path_stretch": round(summary["path_stretch"], 4),
-                     "gossip_messages": RoutingTables(mesh, keys[:25], horizon).messages})
+                  labels: np.ndarray[Any, Any], seed: int) -> list[dict[str, Any]]:
+    """Multi-hop success (Wilson interval), stretch and gossip messages at every horizon.
+
+    On 3x3 and 5x5, from horizon 1 to the mesh's diameter (full knowledge).
+    """
+    rows: list[dict[str, Any]] = []
+    routing = block["routing"]
+    for side in (3, 5):
+        mesh = Mesh(side, side, routing["neighbourhood"], routing["torus"])
+        diameter = int(mesh.hops.max())
+        name = f"multi_hop_{side}x{side}"
+        for horizon in range(1, diameter + 1):
+            swept = {**block, "horizons": {name: horizon}}
+            results: dict[str, list[dict[str, Any]]] = {}
+            for _ in _trial_events(swept, keys, shards, labels, np.random.SeedSequence(seed),
+                                   results, [Trial(name, side, False)]):
+                pass
+            summary = _summary(results[name])
+            rows.append({"mesh": f"{side}x{side}", "horizon": horizon,
+                         "full_knowledge": horizon == diameter,
+                         **{k: round(float(summary[k]), 4) for k in
+                            ("success_rate", "success_low", "success_high", "path_stretch",
+                             "mean_hops")},
+                         "gossip_messages": RoutingTables(mesh, keys[:mesh.size],
+                                                          horizon).messages})
     return rows
 
 
@@ -120,10 +147,10 @@ def stress(block: Mapping[str, Any], keys: Vectors, shards: Vectors, ctx: RunCon
     next_sample = start
     while time.monotonic() < deadline:
         topics = rng.permutation(len(keys))[:mesh.size]
-        tables = RoutingTables(mesh, keys[topics], block["routing"]["horizon"])
+        tables = RoutingTables(mesh, keys[topics], block["horizons"]["multi_hop_5x5"])
         for shard in rng.integers(0, len(shards), 200):
             route(tables, shards[shard], int(rng.integers(0, mesh.size)),
-                  block["routing"]["max_hops"])
+                  block["routing"]["max_hops"], _confidence(block["routing"]))
             routed += 1
         if time.monotonic() >= next_sample:
             rss = process.memory_info().rss / 2**20
@@ -179,11 +206,17 @@ class Phase2:
                     summaries["multi_hop_3x3"]["success_rate"],
                 f"{SECTION}.multi_hop_3x3.path_stretch":
                     summaries["multi_hop_3x3"]["path_stretch"],
-                f"{SECTION}.embedding.max_latency_ms": latency.median_ms,
+                f"{SECTION}.multi_hop_5x5.success_rate":
+                    summaries["multi_hop_5x5"]["success_rate"],
+                f"{SECTION}.multi_hop_5x5.path_stretch":
+                    summaries["multi_hop_5x5"]["path_stretch"],
+                f"{SECTION}.embedding.max_latency_ms": latency.p95_ms,
                 f"{SECTION}.stress.max_memory_slope_mb_per_min": strained["slope_mb_per_min"],
             },
             figures={"embedder": ctx.manifest_notes["embedder"], "trials": summaries,
-                     "horizon_sweep_5x5": sweep, "embedding_latency": asdict(latency),
+                     "horizons": dict(block["horizons"]),
+                     "horizon_sweep": sweep, "embedding_latency": asdict(latency),
+                     "embedding_load": machine_load(),
                      "embedding_seconds_all": round(embed_seconds, 3),
                      "oracle_agrees_with_topic": round(agreement, 4), "stress": strained},
         )

@@ -8,6 +8,14 @@ bot goes toward the known key most similar to it (cosine), one hop at a time; it
 where the bot's own key is the best it knows. The oracle target (argmax over all keys) is used
 only to score. Shards never revisit a bot; they are dropped when every route is visited, and
 expire after ``max_hops`` hops.
+
+Below the mesh's diameter a bot may be the best it knows while a better key lies beyond its
+horizon. With a :class:`Confidence`, a shard carries the keys it has seen on its way (the tables
+of the bots it passed) and is delivered at the best of them only when it is confident: its
+similarity there reaches ``accept``, or leads the runner-up by ``margin``. Otherwise it explores,
+one hop to the neighbour whose table shows it the most bots it has not seen, and then heads for
+the best it has seen (bot numbers are grid positions, so any bot it heard of can be stepped
+toward). It is delivered unconfident when nothing is left to see or its hops run out.
 """
 
 from __future__ import annotations
@@ -81,8 +89,19 @@ def oracle_targets(keys: Vectors, shards: Vectors) -> NDArray[np.int64]:
     return np.asarray(np.argmax(shards @ keys.T, axis=1), np.int64)
 
 
-def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int) -> Route:
+@dataclass(frozen=True)
+class Confidence:
+    """When a shard at the best bot it has seen is delivered rather than sent exploring."""
+
+    accept: float  # a similarity at least this high is delivered
+    margin: float  # as is a lead of at least this much over the runner-up seen
+
+
+def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int,
+          confidence: Confidence | None = None) -> Route:
     """Move one shard from ``origin`` until it is delivered, dropped or expired."""
+    if confidence is not None:
+        return _explore(tables, vector, origin, max_hops, confidence)
     similarity = tables.keys @ vector
     path = [origin]
     visited = {origin}
@@ -100,6 +119,33 @@ def route(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int) ->
             return Route("expired", tuple(path), f"ttl of {max_hops} hops reached")
         path.append(step)
         visited.add(step)
+        bot = step
+
+
+def _explore(tables: RoutingTables, vector: Vectors, origin: int, max_hops: int,
+             confidence: Confidence) -> Route:
+    """Route carrying the keys seen so far; explore where the best seen is not convincing."""
+    similarity = tables.keys @ vector
+    mesh = tables.mesh
+    path = [origin]
+    seen: set[int] = set()
+    bot = origin
+    while True:
+        seen.update(tables.tables[bot])
+        ranked = sorted(seen, key=lambda t: (-similarity[t], mesh.hops[bot, t], t))
+        if ranked[0] == bot:
+            lead = similarity[bot] - similarity[ranked[1]] if len(ranked) > 1 else np.inf
+            sure = similarity[bot] >= confidence.accept or lead >= confidence.margin
+            fresh = {n: len(tables.tables[n].keys() - seen) for n in mesh.neighbours[bot]
+                     if n not in path}
+            if sure or len(seen) == mesh.size or not any(fresh.values()):
+                return Route("delivered", tuple(path))
+            step = max(fresh, key=lambda n: (fresh[n], similarity[n], -n))
+        else:
+            step = min(mesh.neighbours[bot], key=lambda n: (mesh.hops[n, ranked[0]], n))
+        if len(path) - 1 >= max_hops:
+            return Route("expired", tuple(path), f"ttl of {max_hops} hops reached")
+        path.append(step)
         bot = step
 
 

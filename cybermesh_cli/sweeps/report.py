@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.stats import wilson
 from cybermesh_cli.sweeps.plan import PLAN_FILE
 
 REPORT = "report.md"
@@ -56,20 +57,6 @@ class Stat:
     def rate_interval(self, confidence: float = 0.95) -> tuple[float, float]:
         """Wilson score interval for the pass rate."""
         return wilson(sum(self.passed), len(self.passed), confidence)
-
-
-def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion: inside [0, 1] even at 0 or n successes."""
-    from scipy.stats import norm
-
-    if trials == 0:
-        return math.nan, math.nan
-    z = float(norm.ppf((1 + confidence) / 2))
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (
-        1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""Place topics on a mesh so that neighbours hold similar keys (a semantic layout).
+
+With keys placed at random, similarity has no direction on the mesh and a bot that knows only
+its neighbourhood cannot tell where a better key lies. Swapping placements while the summed
+similarity of neighbouring keys grows (a greedy local search) gives the mesh a gradient, so
+shards need fewer exploring hops below the gossip horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cybermesh_cli.topology import Mesh
+
+SWAPS_PER_BOT = 100
+
+
+def semantic_layout(mesh: Mesh, keys: NDArray[np.float32], rng: np.random.Generator
+                    ) -> NDArray[np.int64]:
+    """Return an order of ``keys`` (one per bot) whose neighbouring keys are alike.
+
+    Tries ``SWAPS_PER_BOT`` random swaps a bot and keeps each that does not lower the summed
+    cosine similarity over the mesh's links.
+    """
+    similarity = keys @ keys.T
+    order = np.arange(mesh.size)
+    neighbours = [np.asarray(n, np.int64) for n in mesh.neighbours]
+
+    def gain_at(bot: int, key: int, skip: int) -> float:
+        others = neighbours[bot][neighbours[bot] != skip]
+        return float(similarity[key, order[others]].sum())
+
+    for a, b in rng.integers(0, mesh.size, (SWAPS_PER_BOT * mesh.size, 2)).tolist():
+        if a == b:
+            continue
+        before = gain_at(a, order[a], b) + gain_at(b, order[b], a)
+        after = gain_at(a, order[b], b) + gain_at(b, order[a], a)
+        if after >= before:
+            order[a], order[b] = order[b], order[a]
+    return order
