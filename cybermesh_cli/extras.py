@@ -11,6 +11,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ollama": ("ollama",),
     "dashboard": ("fastapi", "uvicorn", "playwright"),
     "ray": ("ray",),
+    "index": ("faiss",),
 }
 
 

@@ -48,7 +48,7 @@ def tampered_copy(run: Path, match: Callable[[bytes], bool],
     copy = run.parent / f"{run.name}-tampered"
     copy.mkdir()
     for name in ("spec.yaml", "manifest.json", "metrics.json", "vectors.safetensors",
-                 "world.yaml"):
+                 "world.yaml", "memory.safetensors", "memory.json"):
         if (run / name).exists():
             (copy / name).write_bytes((run / name).read_bytes())
     if (run / "adapters").is_dir():

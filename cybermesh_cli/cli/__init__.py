@@ -19,6 +19,7 @@ from cybermesh_cli.cli import (
     dashboard,
     examples,
     gate,
+    recall,
     replay,
     run,
     runs,
@@ -51,6 +52,7 @@ def _options(
     """Run, replay and gate CyberMesh experiments (CA substrate, vector shards, LoRA pulses)."""
 app.command("run")(run.run)
 app.command("replay")(replay.replay)
+app.command("recall")(recall.recall)
 app.command("dashboard")(dashboard.dashboard)
 app.command("sweep")(sweep.sweep)
 app.add_typer(spec.app, name="spec")

@@ -17,6 +17,7 @@ _DRIVERS: dict[int, str] = {
     5: "cybermesh_cli.phases.phase5",
     6: "cybermesh_cli.phases.phase6",
     7: "cybermesh_cli.phases.phase7",
+    8: "cybermesh_cli.phases.phase8",
 }
 
 
@@ -44,6 +45,8 @@ def required_extras(spec: Spec) -> list[str]:
         extras.append("ml")
     if spec.phase == 7:
         extras.append("dashboard")
+    if spec.phase == 8:
+        extras.append("index")
     return sorted(set(extras))
 
 

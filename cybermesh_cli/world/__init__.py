@@ -11,6 +11,7 @@ from cybermesh_cli.errors import CyberMeshError, InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.world.config import (
     EnergyConfig,
+    MemoryConfig,
     NoiseConfig,
     ShardConfig,
     SoupConfig,
@@ -25,6 +26,7 @@ __all__ = [
     "EnergyConfig",
     "Event",
     "InputError",
+    "MemoryConfig",
     "NoiseConfig",
     "Observer",
     "ShardConfig",

@@ -1,8 +1,8 @@
 """WorldConfig: the one place that reads a spec block's keys for the world, parsed once.
 
 A block is a phase-3 style mapping (``rule``, ``mesh``, ``routing``, ``shards``, ``soup``);
-``wave``, ``noise`` and ``energy`` are optional. Counts that grow with the mesh (soups, shards
-a wave) are given per bot, so one spec runs at every mesh size.
+``wave``, ``noise``, ``energy`` and ``memory`` are optional. Counts that grow with the mesh
+(soups, shards a wave) are given per bot, so one spec runs at every mesh size.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class ShardConfig:
     per_bot: float
     horizon: int
     max_relaunches: int
+    layout: str = "random"  # or "semantic": neighbours hold similar keys (shards/layout.py)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ class EnergyConfig:
 
 
 @dataclass(frozen=True)
+class MemoryConfig:
+    """Bots keep the shards delivered to them: at most ``capacity`` each, oldest out first."""
+
+    capacity: int
+
+
+@dataclass(frozen=True)
 class WorldConfig:
     """Everything that defines a world; build one with :meth:`from_block`."""
 
@@ -82,6 +90,7 @@ class WorldConfig:
     wave: WaveConfig | None = None
     noise: NoiseConfig | None = None
     energy: EnergyConfig | None = None
+    memory: MemoryConfig | None = None
 
     def __post_init__(self) -> None:
         """Refuse worlds that cannot run, before anything is allocated."""
@@ -97,6 +106,9 @@ class WorldConfig:
         if self.shards is not None and self.tile < MIN_CARRIER_TILE:
             raise InputError(f"mesh.tile: {self.tile} is too small for carriers (at least "
                              f"{MIN_CARRIER_TILE} cells)")
+        if self.shards is not None and self.shards.layout not in ("random", "semantic"):
+            raise InputError(f"routing.layout: {self.shards.layout!r} is not 'random' or "
+                             "'semantic'")
         if self.soup is not None and self.soup.size > self.tile:
             raise InputError(f"soup.size: {self.soup.size} does not fit a tile of {self.tile}")
 
@@ -131,13 +143,14 @@ class WorldConfig:
             raise InputError(f"rule: {exc}") from None
         soup = block.get("soup")
         shards, routing = block.get("shards"), block.get("routing")
-        energy = block.get("energy")
+        energy, memory = block.get("energy"), block.get("memory")
         return cls(
             rule=rule, rows=int(mesh["rows"]), cols=int(mesh["cols"]), tile=int(mesh["tile"]),
             soup=SoupConfig(float(soup["fraction"]), int(soup["size"]), float(soup["density"]))
             if soup else None,
             shards=ShardConfig(int(shards["every"]), float(shards["per_bot"]),
-                               int(routing["horizon"]), int(routing["max_relaunches"]))
+                               int(routing["horizon"]), int(routing["max_relaunches"]),
+                               str(routing.get("layout", "random")))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),
@@ -146,4 +159,5 @@ class WorldConfig:
             noise=NoiseConfig(str(noise["mode"]), float(noise["rate"])) if noise else None,
             energy=EnergyConfig(float(energy["half_life"]), float(energy["trail_half_life"]),
                                 float(energy["gradient"])) if energy else None,
+            memory=MemoryConfig(int(memory["capacity"])) if memory else None,
         )

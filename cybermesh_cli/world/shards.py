@@ -97,6 +97,13 @@ class ShardLayer:
         self._similarity: dict[int, NDArray[np.float32]] = {}  # text -> cosine to every key
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
 
+    def rekey(self, keys: Vectors) -> None:
+        """Give the bots new keys and gossip them again (routing caches are dropped)."""
+        self.keys = keys
+        self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
+        self._similarity.clear()
+        self._goals.clear()
+
     def similarity(self, text: int) -> NDArray[np.float32]:
         """Cosine of shard text ``text`` to every bot's key (computed once)."""
         if text not in self._similarity:

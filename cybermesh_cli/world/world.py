@@ -20,6 +20,9 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.pulses.persistence import Noise
 from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.shards.layout import semantic_layout
+from cybermesh_cli.shards.memory import Memory, Recall, recall
+from cybermesh_cli.shards.routing import route
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.shapes import Cells
 from cybermesh_cli.world.config import WorldConfig
@@ -74,6 +77,9 @@ class World:
             if keys is None or vectors is None or not len(keys) or not len(vectors):
                 raise InputError("world: a world with shards needs topic keys and shard vectors")
             shard_keys, self.bot_topics = bot_keys(keys, config.bots, layout, jitter)
+            if config.shards.layout == "semantic":
+                order = semantic_layout(self.mesh, shard_keys, layout)
+                shard_keys, self.bot_topics = shard_keys[order], self.bot_topics[order]
         start = np.zeros(self.tiling.shape, np.uint8) if cells is None else cells.copy()
         if start.shape != self.tiling.shape:
             raise InputError(f"world: cells of shape {start.shape} do not fit the "
@@ -92,6 +98,7 @@ class World:
             self.pulses = PulseLayer(self.tiling, engine, config.wave)
         self.noise = Noise(config.noise.mode, config.noise.rate) if config.noise else None
         self.energy = EnergyLayer(config.energy, self.tiling) if config.energy else None
+        self.memory = Memory(self.mesh.size, config.memory.capacity) if config.memory else None
         self._cells: tuple[int, Cells] | None = None  # (tick, unpacked cells) once unpacked
         # with observers: this tick's cells before carriers were launched or absorbed
         self.substrate_cells: Cells = np.zeros(0, np.uint8)
@@ -139,13 +146,84 @@ class World:
         self._cells = (tick, cells)
         if self.energy is not None:
             self.energy.update(cells)
-            for shard in shards.finished if shards is not None else ():
-                if shard.status == "delivered":
-                    self.energy.deliver([shard.origin, *(b for _, b in shard.trajectory)])
+        events += self._deliveries(tick)
         events.append(Event(tick, "state.digest", self._digest(tick)))
         for observer in self.observers:
             observer(self, events)
         return events
+
+    def _deliveries(self, tick: int) -> list[Event]:
+        """Energy trails and the bots' memories take this tick's delivered shards."""
+        events: list[Event] = []
+        for shard in self.shards.finished if self.shards is not None else ():
+            if shard.status != "delivered":
+                continue
+            if self.energy is not None:
+                self.energy.deliver([shard.origin, *(b for _, b in shard.trajectory)])
+            if self.memory is not None:
+                events.append(self._keep(self.memory, tick, shard.text_index, shard.bot))
+        return events
+
+    @staticmethod
+    def _keep(memory: Memory, tick: int, entry: int, bot: int) -> Event:
+        """Store a delivered shard in its bot's memory: a ``memory.stored`` event."""
+        evicted = memory.store(bot, entry)
+        return Event(tick, "memory.stored", {"entry": entry, "bot": bot, "evicted": evicted})
+
+    def _memory_layers(self) -> tuple[ShardLayer, Memory]:
+        if self.shards is None or self.memory is None:
+            raise InputError("world: a memory needs a world with shards and a memory block")
+        return self.shards, self.memory
+
+    def _home(self, entry: int, origin: int) -> tuple[int, int, str]:
+        """Where routing from ``origin`` leaves shard ``entry``: bot, hops and outcome."""
+        shards, _ = self._memory_layers()
+        found = route(shards.tables, shards.vectors[entry], origin,
+                      4 * int(self.mesh.hops.max()))
+        return found.at, found.hops, found.outcome
+
+    def remember(self, entry: int, origin: int) -> Event:
+        """Route shard vector ``entry`` from ``origin`` over the gossip tables and store it.
+
+        The same hops a carried shard makes, without the carriers: it is delivered where its bot
+        is the best it knows. A shard whose route ends early (every way on visited, or out of
+        hops) is kept where it stopped; the event's ``outcome`` says which.
+        """
+        _, memory = self._memory_layers()
+        home, hops, outcome = self._home(entry, origin)
+        event = self._keep(memory, self.tick, entry, home)
+        return Event(event.tick, event.type, {**event.payload, "hops": hops, "outcome": outcome})
+
+    def consolidate(self) -> Event:
+        """One round of the memory settling, as a k-means step done with local knowledge.
+
+        Each bot's key moves to the mean of the shards it holds (a bot holding none keeps its
+        key), the keys are gossiped again, and every held shard is routed anew from the bot
+        that holds it. Returns a ``memory.consolidated`` event: shards moved and evicted.
+        """
+        shards, memory = self._memory_layers()
+        held, owners = memory.owners()
+        keys = shards.keys.copy()
+        for bot in np.unique(owners).tolist():
+            mean = shards.vectors[held[owners == bot]].mean(axis=0)
+            keys[bot] = mean / np.linalg.norm(mean)
+        shards.rekey(keys.astype(np.float32))
+        settled = Memory(self.mesh.size, memory.capacity)
+        moved = 0
+        for entry, bot in zip(held.tolist(), owners.tolist(), strict=True):
+            home = self._home(entry, bot)[0]
+            moved += home != bot
+            settled.store(home, entry)
+        settled.stored = memory.stored
+        evicted, settled.evicted = settled.evicted, memory.evicted + settled.evicted
+        self.memory = settled
+        return Event(self.tick, "memory.consolidated", {"moved": moved, "evicted": evicted,
+                                                        "held": len(settled)})
+
+    def recall(self, query: Vectors, origin: int, k: int, probe: int, max_hops: int) -> Recall:
+        """Query the bots' memory from ``origin`` (see :mod:`cybermesh_cli.shards.memory`)."""
+        shards, memory = self._memory_layers()
+        return recall(shards.tables, memory, shards.vectors, query, origin, k, probe, max_hops)
 
     def _step_substrate(self, tick: int) -> tuple[Cells, bool]:
         """Noise, one generation, pulsed tiles; return the cells and whether pulses edited them."""

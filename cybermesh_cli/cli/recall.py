@@ -1,0 +1,53 @@
+"""``cybermesh recall``: query a finished memory run (experiments/memory.yaml) with a text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+
+def recall(
+    run_dir: Annotated[Path, typer.Argument(help="A memory run folder, wherever it is.")],
+    text: Annotated[str, typer.Argument(help="What to look for (embedded as the run was).")],
+    k: Annotated[int, typer.Option(min=1, max=1000, help="Hits to return.")] = 10,
+    probe: Annotated[int | None, typer.Option(
+        min=1, help="Bots to probe (default: the run's judged share, 10% of the bots).")] = None,
+    origin: Annotated[int, typer.Option(min=0, help="The bot the query starts at.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Route TEXT through RUN_DIR's mesh, probing the bots best by key; print the k hits."""
+    from cybermesh_cli.extras import require
+    from cybermesh_cli.phases.phase8 import open_memory
+    from cybermesh_cli.runs.replay import resolve_run
+    from cybermesh_cli.shards.embedders import make_embedder
+
+    folder = resolve_run(run_dir)
+    memory = open_memory(folder)
+    config = memory.meta["embedder"]
+    if config["backend"] in ("local", "auto"):
+        require("ml", "cybermesh recall")
+    choice = make_embedder(config["backend"], config.get("host"), float(config["timeout_s"]))
+    vector = choice.embedder.embed([text], "query")[0]
+    probes = probe or int(memory.meta["probe"])
+    found = memory.query(vector, origin, k, probes)
+    hits = [{"text": memory.texts[h.entry], "entry": h.entry, "bot": h.bot,
+             "similarity": round(h.similarity, 4), "hops": h.hops} for h in found.hits]
+    if as_json:
+        typer.echo(json.dumps({"run": str(folder), "query": text, "k": k, "probe": probes,
+                               "origin": origin, "hops": found.hops, "probed": found.probed,
+                               "hits": hits}))
+        return
+    table = Table(title=f"{len(hits)} hits for {text!r} ({probes} bots probed, "
+                        f"{found.hops} hops from bot {origin})")
+    for column in ("#", "similarity", "bot", "hops", "text"):
+        table.add_column(column, justify="right" if column != "text" else "left")
+    for rank, hit in enumerate(hits, start=1):
+        table.add_row(str(rank), f"{hit['similarity']:.3f}", str(hit["bot"]), str(hit["hops"]),
+                      Text(str(hit["text"])))
+    Console().print(table)

@@ -1,0 +1,167 @@
+"""Recall: bots keep what is delivered, queries probe the bots best by key (issue 17).
+
+The query protocol is checked against exact search and against FAISS's IVF-flat, an
+independent implementation of the same inverted-file search, where both must agree exactly.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from cybermesh_cli.shards.memory import Memory, exact_knn, recall
+from cybermesh_cli.shards.routing import RoutingTables
+from cybermesh_cli.topology import Mesh
+from cybermesh_cli.world import World, WorldConfig
+from tests.conftest import cli, run_spec, tampered_copy
+
+faiss = pytest.importorskip("faiss", reason="the [index] extra is part of the test install")
+
+
+def _unit(rows):
+    rows = np.asarray(rows, np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_memory_keeps_at_most_capacity_and_evicts_the_oldest():
+    memory = Memory(2, capacity=3)
+    evicted = [memory.store(0, entry) for entry in range(5)]
+    assert evicted == [None, None, None, 0, 1] and memory.entries(0) == [2, 3, 4]
+    memory.store(1, 9)
+    entries, owners = memory.owners()
+    again = Memory.from_owners(2, 3, entries, owners)
+    assert [again.entries(b) for b in (0, 1)] == [[2, 3, 4], [9]]
+    assert (memory.stored, memory.evicted, len(memory)) == (6, 2, 4)
+
+
+def _nearest_lists(keys, vectors):
+    memory = Memory(len(keys), capacity=10_000)
+    for entry, bot in enumerate(np.argmax(vectors @ keys.T, axis=1).tolist()):
+        memory.store(bot, entry)
+    return memory
+
+
+@pytest.mark.parametrize("probe", [1, 3, 8, 25])
+def test_full_knowledge_recall_equals_faiss_ivf_flat_with_the_bots_keys(probe):
+    rng = np.random.default_rng(probe)
+    mesh = Mesh(5, 5, 8, True)
+    keys = _unit(rng.normal(size=(25, 16)))
+    vectors = _unit(rng.normal(size=(600, 16)))
+    queries = _unit(rng.normal(size=(30, 16)))
+    memory = _nearest_lists(keys, vectors)
+    tables = RoutingTables(mesh, keys, int(mesh.hops.max()))
+    quantizer = faiss.IndexFlatIP(16)
+    quantizer.add(keys)
+    ivf = faiss.IndexIVFFlat(quantizer, 16, 25, faiss.METRIC_INNER_PRODUCT)
+    ivf.is_trained = True
+    ivf.add_with_ids(vectors, np.arange(600))
+    ivf.nprobe = probe
+    _, expected = ivf.search(queries, 10)
+    for index, query in enumerate(queries):
+        found = recall(tables, memory, vectors, query, int(rng.integers(25)), 10, probe, 500)
+        assert len(found.probed) == probe
+        assert [h.entry for h in found.hits] == expected[index].tolist()
+        if probe == 25:
+            held = np.arange(600)
+            assert [h.entry for h in found.hits] == exact_knn(vectors, held, query, 10).tolist()
+
+
+def test_local_knowledge_probes_only_bots_it_has_heard_of_and_walks_to_them():
+    rng = np.random.default_rng(1)
+    mesh = Mesh(8, 8, 8, True)
+    keys = _unit(rng.normal(size=(64, 16)))
+    vectors = _unit(rng.normal(size=(400, 16)))
+    memory = _nearest_lists(keys, vectors)
+    tables = RoutingTables(mesh, keys, 1)
+    found = recall(tables, memory, vectors, vectors[0], 0, 5, 4, 200)
+    assert set(found.probed) <= set(found.path)  # a bot is probed where the query stands
+    assert all(mesh.hops[a, b] == 1 for a, b in zip(found.path, found.path[1:]))
+    assert [h.similarity for h in found.hits] == sorted((h.similarity for h in found.hits),
+                                                         reverse=True)
+
+
+def _memory_world(horizon=2):
+    rng = np.random.default_rng(0)
+    topics = _unit(rng.normal(size=(6, 16)))
+    vectors = _unit(np.repeat(topics, 20, axis=0) + 0.3 * rng.normal(size=(120, 16)))
+    block = {"rule": "B3/S23", "mesh": {"rows": 4, "cols": 4, "tile": 16},
+             "routing": {"horizon": horizon, "max_relaunches": 3, "layout": "semantic"},
+             "shards": {"every": 1, "per_bot": 0}, "memory": {"capacity": 50}}
+    return World(WorldConfig.from_block(block), 3, keys=topics, vectors=vectors), vectors
+
+
+def test_the_world_remembers_and_consolidation_moves_keys_to_what_bots_hold():
+    world, vectors = _memory_world()
+    for entry in range(len(vectors)):
+        stored = world.remember(entry, entry % 16)
+        assert stored.type == "memory.stored" and stored.payload["outcome"] == "delivered"
+    before_entries, before_owners = world.memory.owners()
+    event = world.consolidate()
+    assert event.payload["held"] == 120 and len(world.memory) == 120
+    for bot in np.unique(before_owners).tolist():
+        mean = vectors[before_entries[before_owners == bot]].mean(axis=0)
+        assert np.allclose(world.shards.keys[bot], mean / np.linalg.norm(mean), atol=1e-6)
+    found = world.recall(vectors[5], 0, 10, 16, 200)
+    assert [h.entry for h in found.hits] == exact_knn(vectors, np.arange(120), vectors[5],
+                                                      10).tolist()
+
+
+@pytest.fixture(scope="module")
+def memory_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("memory")
+    return root, run_spec(root, "memory.yaml")
+
+
+def test_memory_experiment_meets_its_goals_and_writes_recall_png(memory_run):
+    _, run = memory_run
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert all(c["passed"] for c in metrics["criteria"]) and len(metrics["criteria"]) == 2
+    figures = metrics["figures"]
+    assert figures["stored"] == 3200 and figures["held"] + figures["evicted"] == 3200
+    assert figures["recall_of_everything_stored"] <= figures["mesh"][4]["recall"]
+    assert [m["probe"] for m in figures["mesh"]] == [1, 2, 3, 5, 10, 20]
+    assert figures["exact"]["recall"] == 1.0 and 0 < figures["hnsw"]["recall"] <= 1
+    assert [r["bots"] for r in figures["sizes"]] == [25, 100, 400, 1024]
+    assert (run / "recall.png").stat().st_size > 10_000
+
+
+def test_recall_cli_returns_k_hits_with_text_bot_similarity_and_hops(memory_run):
+    root, run = memory_run
+    done = cli("recall", str(run), "ships crossing the ocean", "--k", "7", "--json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["hits"]) == 7 and result["probe"] == 10
+    assert {"text", "bot", "similarity", "hops"} <= set(result["hits"][0])
+    similarities = [h["similarity"] for h in result["hits"]]
+    assert similarities == sorted(similarities, reverse=True)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--origin", "100"), "--origin 100: the mesh has bots 0 to 99"),
+])
+def test_recall_cli_bad_input_is_one_line(memory_run, args, message):
+    root, run = memory_run
+    done = cli("recall", str(run), "text", *args, cwd=root)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_recall_on_a_run_without_memory_is_one_line(phase0_spec, tmp_path):
+    done = cli("run", str(phase0_spec), cwd=tmp_path)
+    (run,) = (tmp_path / "runs").iterdir()
+    done = cli("recall", str(run), "text", cwd=tmp_path)
+    assert done.returncode == 2 and "not a memory run" in done.stderr
+
+
+def test_replay_verifies_every_query_event_and_names_a_changed_hit(memory_run):
+    root, run = memory_run
+    done = cli("replay", str(run), cwd=root)
+    assert done.returncode == 0, done.stdout
+    lines = (run / "events.jsonl").read_bytes().splitlines()
+    replayed = sum(1 for line in lines if any(t in line for t in (
+        b'"query.end"', b'"query.probe"', b'"memory.stored"', b'"memory.consolidated"')))
+    assert f"re-simulation verified {replayed} events" in done.stdout
+    copy, line, event = tampered_copy(
+        run, lambda b: b'"query.end"' in b,
+        lambda e: e["payload"]["hits"].__setitem__(0, e["payload"]["hits"][0] + 1))
+    done = cli("replay", str(copy), cwd=root)
+    assert done.returncode == 1 and f"line {line}, query.end" in done.stdout
