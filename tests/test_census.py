@@ -27,6 +27,20 @@ def test_a_traffic_light_is_four_blinkers_and_two_near_blocks_are_two_blocks():
         assert _codes(blocks) == ["xs4_33", "xs4_33"]
         whole = detect(np.pad(blocks, 3), torus=False)
         assert [d.apgcode for d in whole] == (["unknown"] if gap == 1 else ["xs4_33"] * 2)
+        split = detect(np.pad(blocks, 3), torus=False, separate_unknown=True)
+        assert [(d.name, d.population) for d in split] == [("block", 4)] * 2
+    found = detect(np.pad(light, 4), torus=True, separate_unknown=True)
+    assert [(d.name, d.population) for d in found] == [("blinker", 3)] * 4
+    long_boat = np.pad(np.array([[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 1]],
+                                np.uint8), 3)
+    assert detect(long_boat, separate_unknown=True)[0].apgcode in ("xs7_25ac", "long boat")
+
+
+def test_ca_census_of_a_file_splits_a_traffic_light(tmp_path):
+    (tmp_path / "light.rle").write_text("x = 7, y = 7\n2b3o2$o5bo$o5bo$o5bo2$2b3o!\n")
+    done = cli("ca", "census", str(tmp_path / "light.rle"), "--json", cwd=tmp_path)
+    objects = json.loads(done.stdout)["objects"]
+    assert [(o["name"], o["count"]) for o in objects] == [("blinker", 4)]
 
 
 def test_objects_that_interact_stay_together():

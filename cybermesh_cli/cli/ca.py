@@ -157,13 +157,16 @@ def _detections(loaded: Loaded) -> Iterator[tuple[Detection, tuple[int, int]]]:
 
     if loaded.torus:
         cells = loaded.result.cells
-        yield from ((found, (0, 0)) for found in detect(cells, torus=True) if cells.size)
+        yield from ((found, (0, 0)) for found in detect(cells, torus=True, separate_unknown=True,
+                                                         rule=loaded.rule) if cells.size)
         return
     for group in far_apart_groups(loaded.result.live, 2):
         top, left = (int(v) for v in group.min(axis=0))
         box = np.zeros(tuple(group.max(axis=0) - (top, left) + 1), np.uint8)
         box[group[:, 0] - top, group[:, 1] - left] = 1
-        yield from ((found, (top, left)) for found in detect(box, torus=False))
+        yield from ((found, (top, left)) for found in detect(box, torus=False,
+                                                             separate_unknown=True,
+                                                             rule=loaded.rule))
 
 
 @app.command("show")

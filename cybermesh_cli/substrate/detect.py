@@ -10,7 +10,7 @@ forced into a class.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -19,6 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cybermesh_cli.substrate.library import Library, ObjectForm, default_library
+from cybermesh_cli.substrate.rules import CONWAY, Rule
+from cybermesh_cli.substrate.separate import separate
 
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
@@ -112,13 +114,21 @@ def _split(cells: NDArray[np.uint8], torus: bool, radius: int) -> list[tuple[
 
 
 def detect(
-    cells: NDArray[np.uint8], torus: bool = True, library: Library | None = None
+    cells: NDArray[np.uint8], torus: bool = True, library: Library | None = None,
+    separate_unknown: bool = False, rule: Rule = CONWAY,
 ) -> list[Detection]:
-    """Every object on the grid: first the radius-2 clusters, then unknowns regrouped."""
+    """Every object on the grid: first the radius-2 clusters, then unknowns regrouped.
+
+    With ``separate_unknown``, a cluster the library does not know is first split as apgsearch
+    splits it (:func:`separate.separate`): a traffic light is four blinkers, and a periodic
+    part outside the library is named by its apgcode rather than called unknown.
+    """
     library = library or default_library()
     shape = (cells.shape[0], cells.shape[1])
     clusters = _split(cells, torus, CLUSTER_RADIUS)
     found = [_describe(cy, cx, shape, library) for cy, cx in clusters]
+    if separate_unknown:
+        clusters, found = _separated(clusters, found, shape, library, rule)
     unknown = [i for i, d in enumerate(found) if d.apgcode == "unknown"]
     if len(unknown) < 2 or library.linking_radius <= CLUSTER_RADIUS:
         return found
@@ -137,6 +147,32 @@ def detect(
             absorbed |= set(group)
     return [merged[i] if i in merged else d for i, d in enumerate(found)
             if i in merged or i not in absorbed]
+
+
+def _separated(clusters: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
+               found: list[Detection], shape: tuple[int, int], library: Library, rule: Rule
+               ) -> tuple[list[tuple[NDArray[np.int64], NDArray[np.int64]]], list[Detection]]:
+    """Replace each unknown cluster by its independent parts, each classified."""
+    out_clusters, out_found = [], []
+    for (cy, cx), detection in zip(clusters, found, strict=True):
+        if detection.apgcode != "unknown" or len(cy) > MAX_OBJECT_CELLS:
+            out_clusters.append((cy, cx))
+            out_found.append(detection)
+            continue
+        top, left = int(cy.min()), int(cx.min())
+        box = np.zeros((int(cy.max()) - top + 1, int(cx.max()) - left + 1), np.uint8)
+        box[cy - top, cx - left] = 1
+        for part in separate(box, rule):
+            rows, cols = np.nonzero(part.cells)
+            py = (rows + top + part.top).astype(np.int64)
+            px = (cols + left + part.left).astype(np.int64)
+            described = _describe(py, px, shape, library)
+            if described.apgcode == "unknown" and part.apgcode != "unknown":
+                described = replace(described, apgcode=part.apgcode, name=part.apgcode,
+                                    kind=part.kind)
+            out_clusters.append((py, px))
+            out_found.append(described)
+    return out_clusters, out_found
 
 
 def window(cells: NDArray[np.uint8], top: int, left: int, height: int,
