@@ -160,3 +160,43 @@ def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
     assert log[-1]["type"] == "run.end" and sum(e["type"] == "shard.injected" for e in log) > 0
     listed = cli("runs", "list", cwd=root)
     assert listed.returncode == 0, listed.stderr
+
+
+def test_the_page_queries_the_live_worlds_memory_and_draws_the_route(phase3_run):
+    simulation = build_replay(phase3_run, WAVE, Registry(REPO / "adapters"))
+    simulation.advance(400)
+    held = len(simulation.world.memory)
+    assert held > 0
+    with EventLog(phase3_run / "recall-dashboard.jsonl") as events:
+        board = Dashboard(simulation, events, fps=4, ticks_per_frame=1)
+        running = Running(board)
+        running.start()
+        try:
+            with open_page(running.url) as page:
+                page.wait_for_function("window.dashboard.drawn >= 1")
+                page.fill("#recall-text", "ships crossing the ocean")
+                page.click("#recall-go")
+                page.wait_for_function("window.dashboard.recall !== null", timeout=60_000)
+                result = page.evaluate("window.dashboard.recall")
+                drawn = page.evaluate("window.dashboard.drawn")
+                page.wait_for_function(f"window.dashboard.drawn > {drawn + 1}")
+                route = page.evaluate("window.dashboard.lastFrame.route")
+                items = page.locator("#recall-hits li").count()
+                scale = 640 / (simulation.world.mesh.cols * simulation.world.tiling.tile)
+                side = simulation.world.tiling.tile * scale
+                bot = result["path"][0]
+                x, y = ((bot % 5) + 0.5) * side, ((bot // 5) + 0.5) * side
+                pixel = page.evaluate(
+                    f"Array.from(document.getElementById('world').getContext('2d')"
+                    f".getImageData({int(x)}, {int(y)}, 1, 1).data)")
+                bad = page.evaluate("fetch('/recall?text=x&origin=99').then(r => r.status)")
+        finally:
+            running.stop()
+    in_probed = sum(len(simulation.world.memory.entries(b)) for b in result["probed"])
+    assert len(result["hits"]) == items == min(10, in_probed) and result["probe"] == 2
+    assert route == {"path": result["path"], "probed": result["probed"]}
+    mesh = simulation.world.mesh
+    assert all(mesh.hops[a, b] == 1 for a, b in zip(route["path"], route["path"][1:]))
+    if len(route["path"]) > 1:
+        assert pixel[:3] == [124, 252, 0]  # the walk is drawn through its first bot's centre
+    assert bad == 400

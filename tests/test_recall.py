@@ -123,6 +123,12 @@ def test_memory_experiment_meets_its_goals_and_writes_recall_png(memory_run):
     assert figures["exact"]["recall"] == 1.0 and 0 < figures["hnsw"]["recall"] <= 1
     assert [r["bots"] for r in figures["sizes"]] == [25, 100, 400, 1024]
     assert (run / "recall.png").stat().st_size > 10_000
+    tier3 = figures["tier3"]
+    assert [(r["noise_rate"], r["pulsed"]) for r in tier3] == [
+        (0.0005, False), (0.0005, True), (0.002, False), (0.002, True)]
+    for row in tier3:  # every injected shard is stored, dropped or still in flight
+        assert row["stored"] + row["dropped"] + row["in_flight"] == row["injected"] > 0
+        assert min(row["stored"], row["dropped"], row["in_flight"]) >= 0
 
 
 def test_recall_cli_returns_k_hits_with_text_bot_similarity_and_hops(memory_run):

@@ -20,9 +20,10 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
 from cybermesh_cli.dashboard.simulation import BOT_STATES, Simulation
+from cybermesh_cli.errors import InputError
 from cybermesh_cli.runs.events import EventLog
 
 STATIC = Path(__file__).parent / "static"
@@ -188,7 +189,7 @@ class Dashboard:
 
 
 def create_app(dashboard: Dashboard) -> FastAPI:
-    """Build the app: the page, its script, and the frame socket."""
+    """Build the app: the page, its script, the frame socket, and memory queries."""
     app = FastAPI(title="CyberMesh dashboard", docs_url=None, redoc_url=None)
 
     @app.get("/")
@@ -198,6 +199,14 @@ def create_app(dashboard: Dashboard) -> FastAPI:
     @app.get("/app.js")
     async def script() -> FileResponse:
         return FileResponse(STATIC / "app.js", media_type="text/javascript")
+
+    @app.get("/recall")
+    async def recall(text: str, k: int = 10, probe: int | None = None,
+                     origin: int = 0) -> JSONResponse:
+        try:
+            return JSONResponse(dashboard.simulation.recall(text, k, probe, origin))
+        except InputError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
 
     @app.websocket("/ws")
     async def frames(socket_: WebSocket) -> None:

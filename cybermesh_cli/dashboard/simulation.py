@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,8 @@ import numpy as np
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
-from cybermesh_cli.shards.corpus import embed_topics
+from cybermesh_cli.paths import resource
+from cybermesh_cli.shards.corpus import embed_topics, load_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.spec import Spec, load_spec
 from cybermesh_cli.substrate.detect import detect
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 BOT_STATES = ("idle", "routing", "holding", "pulsing", "overloaded")
 TRAIL_POINTS = 8
 MAX_OBJECTS = 60
+MAX_QUERY_CHARS = 500
+MAX_HITS = 50
+MEMORY = {"capacity": 64}  # a shown world keeps what is delivered, so a page can query it
 KINDS = {"spaceship": 0, "oscillator": 1, "still": 2}
 
 
@@ -44,8 +48,13 @@ def pack_cells(cells: np.ndarray[Any, Any]) -> str:
 class Simulation:
     """A world with the adapter wave, and what a frame needs to draw it."""
 
-    def __init__(self, world: World, view: Mapping[str, Any]) -> None:
-        """Show ``world``; ``view`` gives ``overloaded_at`` and ``routing_ticks``."""
+    def __init__(self, world: World, view: Mapping[str, Any], texts: Sequence[str] = (),
+                 embed: Callable[[str], Vectors] | None = None) -> None:
+        """Show ``world``; ``view`` gives ``overloaded_at`` and ``routing_ticks``.
+
+        ``texts`` (the shard texts) and ``embed`` (a text's query vector) let a page query the
+        bots' memory with :meth:`recall`.
+        """
         if world.shards is None or world.pulses is None:
             raise InputError("dashboard: the world needs shards and a wave to be shown")
         self.world = world
@@ -55,6 +64,9 @@ class Simulation:
         self.outcomes: Counter[str] = Counter()
         self.recent: dict[int, int] = {}  # bot -> last tick it routed (launch, hop, hand over)
         self.trails: dict[int, deque[tuple[float, float]]] = {}
+        self.texts = list(texts)
+        self._embed = embed
+        self.route: dict[str, list[int]] | None = None  # the last query's walk, drawn in frames
 
     @property
     def tick(self) -> int:
@@ -111,6 +123,26 @@ class Simulation:
                 states.append(0)
         return states
 
+    def recall(self, text: str, k: int = 10, probe: int | None = None,
+               origin: int = 0) -> dict[str, Any]:
+        """Query the live world's memory with ``text``; the walk is drawn in the next frames."""
+        mesh = self.world.mesh
+        if self._embed is None or self.world.memory is None:
+            raise InputError("dashboard: this world has no memory to query")
+        if not text.strip() or len(text) > MAX_QUERY_CHARS:
+            raise InputError(f"recall: the text must have 1 to {MAX_QUERY_CHARS} characters")
+        probe = max(1, mesh.size // 10) if probe is None else probe
+        if not (1 <= k <= MAX_HITS and 1 <= probe <= mesh.size and 0 <= origin < mesh.size):
+            raise InputError(f"recall: k must be 1-{MAX_HITS}, probe 1-{mesh.size} and origin "
+                             f"0-{mesh.size - 1}")
+        found = self.world.recall(self._embed(text), origin, k, probe, 4 * mesh.size)
+        self.route = {"path": list(found.path), "probed": list(found.probed)}
+        return {"query": text, "origin": origin, "probe": probe, "hops": found.hops,
+                "held": len(self.world.memory), **self.route,
+                "hits": [{"text": self.texts[h.entry] if h.entry < len(self.texts) else "",
+                          "entry": h.entry, "bot": h.bot, "similarity": round(h.similarity, 4),
+                          "hops": h.hops} for h in found.hits]}
+
     def frame(self) -> dict[str, Any]:
         """Everything the page draws for the current tick (not yet numbered or timed)."""
         cells = self.world.cells
@@ -137,6 +169,7 @@ class Simulation:
             "objects": objects[:MAX_OBJECTS],
             "shards": shards,
             "trails": [[i, [list(p) for p in t]] for i, t in self.trails.items()],
+            "route": self.route,
             "wave": {"complete": list(front.complete) if front else [],
                      "chunks": list(front.chunks_held) if front else [],
                      "total": chunks},
@@ -154,16 +187,34 @@ def shown_world(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, 
     from cybermesh_cli.pulses.adapters import PulseEngine
     from cybermesh_cli.pulses.nca import NeuralCA
 
-    config = WorldConfig.from_block(spec.block("phase3"), wave=wave)
+    config = WorldConfig.from_block({"memory": MEMORY, **spec.block("phase3")}, wave=wave)
     hidden = int(registry.info(wave["adapter"]).training["hidden"])
     engine = PulseEngine(NeuralCA(config.rule, hidden), registry)
     return World(config, spec.seed, keys=keys, vectors=vectors, engine=engine)
 
 
 def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],
-                   registry: Registry) -> Simulation:
-    """Build a phase-3 spec's world with the wave, ready to show."""
-    return Simulation(shown_world(spec, keys, vectors, wave, registry), wave)
+                   registry: Registry, texts: Sequence[str] = (),
+                   embed: Callable[[str], Vectors] | None = None) -> Simulation:
+    """Build a phase-3 spec's world with the wave, ready to show (and to query)."""
+    return Simulation(shown_world(spec, keys, vectors, wave, registry), wave, texts, embed)
+
+
+def _query_embedder(block: Mapping[str, Any]) -> Callable[[str], Vectors]:
+    """Embed a query as the spec's shards were, loading the embedder on first use."""
+    loaded: list[Any] = []
+
+    def embed(text: str) -> Vectors:
+        from cybermesh_cli.shards.embedders import make_embedder
+
+        if not loaded:
+            config = block["embedder"]
+            loaded.append(make_embedder(config["backend"], config.get("host"),
+                                        float(config["timeout_s"])).embedder)
+        vector: Vectors = loaded[0].embed([text], "query")[0]
+        return vector
+
+    return embed
 
 
 def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
@@ -171,7 +222,8 @@ def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
     """Embed the corpus of a phase-3 spec and build its world (live mode)."""
     spec = load_spec(spec_path)
     corpus, _ = embed_topics(spec.block("phase3"), console)
-    return simulation_for(spec, corpus.keys, corpus.shards, wave, registry)
+    return simulation_for(spec, corpus.keys, corpus.shards, wave, registry, corpus.texts,
+                          lambda text: corpus.embedder.embed([text], "query")[0])
 
 
 def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> Simulation:
@@ -185,4 +237,7 @@ def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> 
     if not (run_dir / VECTORS_FILE).is_file():
         raise InputError(f"{run_dir}: {VECTORS_FILE} is missing; cannot rebuild the world")
     stored = load_file(str(run_dir / VECTORS_FILE))
-    return simulation_for(spec, stored["keys"], stored["shards"], wave, registry)
+    block = spec.block("phase3")
+    texts = [t for topic in load_corpus(resource(block["corpus"])) for t in topic.shard_texts]
+    return simulation_for(spec, stored["keys"], stored["shards"], wave, registry, texts,
+                          _query_embedder(block))

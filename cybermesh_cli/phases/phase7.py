@@ -26,7 +26,8 @@ SECTION = "phase_7_dashboard"
 SCREENSHOT = "dashboard.png"
 WORLD_SPEC = "world.yaml"  # the phase-3 spec whose world was shown, as the run saw it
 WORLD_EVENTS = ("shard.injected", "shard.hop", "shard.caught", "shard.handed", "shard.dropped",
-                "shard.delivered", "carrier.launched", "wave.front", "pulse.start", "pulse.end")
+                "shard.delivered", "carrier.launched", "wave.front", "pulse.start", "pulse.end",
+                "memory.stored")
 
 
 def agreement(probes: Sequence[Mapping[str, Any]]) -> tuple[tuple[int, int], tuple[int, int]]:

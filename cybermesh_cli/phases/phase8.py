@@ -214,6 +214,51 @@ def _at_fraction(block: Mapping[str, Any], store: Store, seed: int, side: int | 
             "hops": mesh["hops"], "visited": mesh["visited"]}
 
 
+def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors
+                 ) -> list[dict[str, Any]]:
+    """Measure whether pulsing helps the memory under noise: paired worlds, pulsed or not.
+
+    The spec's phase-3 world with a memory and bit-flip noise; pulsed, every bot pulses its
+    tile with the adapter for the whole run. Counts what reached a memory, was dropped, and
+    was still in flight at the end. A stored shard is a vector in a bot's memory: noise on
+    the cells cannot reach it, so the only losses to measure are those of carried shards.
+    """
+    from cybermesh_cli.paths import resource
+    from cybermesh_cli.pulses.adapters import PulseEngine
+    from cybermesh_cli.pulses.nca import NeuralCA
+    from cybermesh_cli.pulses.registry import Registry
+    from cybermesh_cli.spec import load_spec
+
+    config = block["tier3"]
+    phase3 = load_spec(resource(config["world"])).block("phase3")
+    noisy_block = {**phase3, "memory": {"capacity": 64},
+                   "shards": {**phase3["shards"], "every": config["inject_every"]}}
+    registry = Registry(resource(config["registry"]))
+    hidden = int(registry.info(config["adapter"]).training["hidden"])
+    rows = []
+    for rate in config["noise_rates"]:
+        for pulsed in (False, True):
+            counts: dict[str, int] = {}
+            for seed in range(config["seeds"]):
+                world_config = WorldConfig.from_block(noisy_block,
+                                                      noise={"mode": "flip", "rate": rate})
+                engine = PulseEngine(NeuralCA(world_config.rule, hidden), registry) \
+                    if pulsed else None
+                world = World(world_config, seed, keys=keys, vectors=shards, engine=engine)
+                if world.pulses is not None:
+                    for bot in range(world.mesh.size):
+                        world.pulses.start(bot, config["adapter"], 0, config["ticks"])
+                for event in world.run(config["ticks"]):
+                    counts[event.type] = counts.get(event.type, 0) + 1
+            injected = counts.get("shard.injected", 0)
+            stored, dropped = counts.get("memory.stored", 0), counts.get("shard.dropped", 0)
+            rows.append({"noise_rate": rate, "pulsed": pulsed, "worlds": config["seeds"],
+                         "injected": injected, "stored": stored, "dropped": dropped,
+                         "in_flight": injected - stored - dropped,
+                         "carrier_losses": counts.get("shard.handed", 0)})
+    return rows
+
+
 def save_memory(folder: Path, world: World, store: Store, block: Mapping[str, Any]) -> None:
     """Keep what `cybermesh recall` needs: vectors, bots' keys, who holds what, the texts."""
     memory, shards = _layers(world)
@@ -300,6 +345,8 @@ class Phase8:
                     for h in block["horizons"]]
         sizes = [_at_fraction(block, store, ctx.spec.seed, side, None)
                  for side in block["sizes"]]
+        with ctx.console.status("tier 3: noisy worlds with and without pulses ..."):
+            tier3 = tier3_effect(block, corpus.keys, corpus.shards)
         everything = np.arange(len(store.vectors))
         truth_all = [set(exact_knn(store.vectors, everything, q, k).tolist())
                      for q in store.queries]
@@ -309,7 +356,7 @@ class Phase8:
                    "held": len(memory), "evicted": memory.evicted,
                    "capacity": memory.capacity, "bots": world.mesh.size,
                    "judged_probe": judged, "mesh": mesh, **compared,
-                   "horizons": horizons, "sizes": sizes}
+                   "horizons": horizons, "sizes": sizes, "tier3": tier3}
         from cybermesh_cli.phases.phase8_plots import plot_recall
 
         plot_recall(ctx.dir / PLOT, mesh, compared["ivf"], sizes, horizons, world.mesh.size)

@@ -6,12 +6,14 @@ const STATE_COLOURS = {
   overloaded: "#e53935",
 };
 const SPACESHIP = "#ff8c00", OTHER = "#5a8dee", SHARD = "#ff3da5", WAVE = "#00e5ff";
+const ROUTE = "#7cfc00";
 const ARROWS = { N: [-1, 0], NE: [-1, 1], E: [0, 1], SE: [1, 1], S: [1, 0], SW: [1, -1],
                  W: [0, -1], NW: [-1, -1] };
 
 const canvas = document.getElementById("world");
 const ctx = canvas.getContext("2d");
-const state = { states: [], drawn: 0, lastFrame: null, arrivals: [], socket: null };
+const state = { states: [], drawn: 0, lastFrame: null, arrivals: [], socket: null,
+                recall: null };
 window.dashboard = state;  // read by the browser test
 
 function legend(states) {
@@ -83,6 +85,24 @@ function draw(frame) {
       ctx.stroke();
     }
   }
+  // the last memory query: its walk from tile centre to tile centre, rings on probed bots
+  if (frame.route) {
+    const centre = (bot) => [((bot % cols) + 0.5) * side, (Math.floor(bot / cols) + 0.5) * side];
+    ctx.strokeStyle = ROUTE;
+    ctx.lineWidth = 3;
+    ctx.beginPath();
+    frame.route.path.forEach((bot, i) => {
+      const [x, y] = centre(bot);
+      (i ? ctx.lineTo : ctx.moveTo).call(ctx, x, y);
+    });
+    ctx.stroke();
+    for (const bot of frame.route.probed) {
+      const [x, y] = centre(bot);
+      ctx.beginPath();
+      ctx.arc(x, y, side / 5, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
   // each bot's state as a solid band along the top of its tile, drawn last so it is never hidden
   for (let bot = 0; bot < rows * cols; bot++) {
     ctx.fillStyle = STATE_COLOURS[state.states[frame.bots[bot]]];
@@ -131,4 +151,22 @@ document.getElementById("pause").onclick = () => state.socket.send('{"cmd":"paus
 document.getElementById("resume").onclick = () => state.socket.send('{"cmd":"resume"}');
 document.getElementById("speed").onchange = (e) =>
   state.socket.send(JSON.stringify({ cmd: "speed", value: Number(e.target.value) }));
+document.getElementById("recall-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const text = document.getElementById("recall-text").value;
+  const reply = await fetch(`/recall?text=${encodeURIComponent(text)}`);
+  const result = await reply.json();
+  state.recall = result;
+  const list = document.getElementById("recall-hits");
+  list.innerHTML = "";
+  if (result.error) {
+    list.textContent = result.error;
+    return;
+  }
+  for (const hit of result.hits) {
+    const item = document.createElement("li");
+    item.textContent = `${hit.similarity.toFixed(3)}  bot ${hit.bot}, ${hit.hops} hops: ${hit.text}`;
+    list.appendChild(item);
+  }
+};
 connect();
