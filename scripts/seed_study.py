@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cybermesh_cli.paths import EXPERIMENTS_DIR
+from cybermesh_cli.spec import load_spec
 from cybermesh_cli.sweeps.report import aggregate, write_report
 
+SPECS = {8: "memory.yaml"}  # the phases whose spec is not phase<N>.yaml
+
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--phases", default="0,1,2,3,4,5,6,7")
+parser.add_argument("--phases", default="0,1,2,3,4,5,6,7,8")
 parser.add_argument("--seeds", default="0..15")
 parser.add_argument("--out", type=Path, default=Path("runs/seeds"))
 parser.add_argument("--backend", default="ray", choices=["ray", "serial"])
@@ -28,12 +31,13 @@ args = parser.parse_args()
 
 sections = []
 for phase in (int(p) for p in args.phases.split(",")):
-    spec = EXPERIMENTS_DIR / f"phase{phase}.yaml"
+    spec = EXPERIMENTS_DIR / SPECS.get(phase, f"phase{phase}.yaml")
     command = [sys.executable, "-m", "cybermesh_cli", "sweep", str(spec), "--seeds", args.seeds,
                "--out", str(args.out), "--backend", args.backend]
     print("$", " ".join(command[2:]), flush=True)
     subprocess.run(command, check=False)  # noqa: S603 - our own CLI; failed runs are data
-    folder = max((f for f in args.out.glob(f"phase{phase}-*") if (f / "sweep.json").is_file()),
+    name = load_spec(spec).name
+    folder = max((f for f in args.out.glob(f"{name}-*") if (f / "sweep.json").is_file()),
                  key=lambda f: f.stat().st_mtime)
     write_report(folder)
     plan, points = aggregate(folder)
@@ -45,7 +49,7 @@ for phase in (int(p) for p in args.phases.split(",")):
                     f"[{rate_low:.3f}, {rate_high:.3f}] | {stat.mean:.4g} | "
                     f"[{low:.4g}, {high:.4g}] |")
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(points[0].statuses.items()))
-    sections += [f"## Phase {phase} (`experiments/phase{phase}.yaml`)", "",
+    sections += [f"## Phase {phase} (`experiments/{spec.name}`)", "",
                  f"{len(plan['seeds'])} seeds ({args.seeds}); runs: {statuses}; sweep "
                  f"`{folder.name}`.", "", *rows, ""]
 

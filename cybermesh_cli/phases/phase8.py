@@ -332,13 +332,19 @@ class Phase8:
         judged = judged_probe(world, block["judge_probe_fraction"])
         probes = sorted({*block["query"]["probes"], judged})
         k = block["query"]["k"]
-        ends = []
+        ends, qps = [], {}
+        began = time.perf_counter()
         for event in query_events(world, store, block, probes, ctx.spec.seed):
             ctx.events.emit(event.type, event.tick, event.payload)
             if event.type == "query.end":
                 ends.append(event.payload)
+                if event.payload["query"] == len(store.queries) - 1:  # a probe count done
+                    qps[event.payload["probe"]] = len(store.queries) / (time.perf_counter()
+                                                                         - began)
+                    began = time.perf_counter()
         truth = _truth(world, store, k)
-        mesh = _mesh_rows(ends, truth, k, probes)
+        mesh = [{**row, "qps": round(qps[row["probe"]], 1)}
+                for row in _mesh_rows(ends, truth, k, probes)]
         compared = indexes(world, store, block, probes, truth)
         gaps = [i["recall"] - m["recall"] for i, m in zip(compared["ivf"], mesh, strict=True)]
         horizons = [_at_fraction(block, store, ctx.spec.seed, None, h)

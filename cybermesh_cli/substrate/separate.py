@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
@@ -57,25 +58,83 @@ class Periodicity:
 
 def periodicity(cells: Cells, rule: Rule = CONWAY,
                 max_period: int = MAX_PERIOD) -> Periodicity | None:
-    """Step ``cells`` alone; return how it repeats (up to a shift), or None if it does not."""
+    """Step ``cells`` alone; return how it repeats (up to a shift), or None if it does not.
+
+    The search runs in Numba (:func:`_repeat`), since most clusters of soup ash that reach it
+    never repeat and cost all ``max_period`` generations; the phases of a periodic object are
+    then collected with :func:`step_plane`.
+    """
     start = trim(cells)
     if not start.size:
         return None
-    margin = max_period + 2
-    state = np.pad(start, margin)
-    first = _origin(state)
+    born = np.array([rule.birth >> n & 1 for n in range(9)], np.uint8)
+    kept = np.array([rule.survive >> n & 1 for n in range(9)], np.uint8)
+    period, dy, dx = _repeat(np.ascontiguousarray(start), born, kept, max_period)
+    if period == 0:
+        return None
     phases = [start]
-    for gen in range(1, max_period + 1):
+    state = np.pad(start, period + 1)
+    for _ in range(period - 1):
         state = step_plane(state, rule)
-        now = trim(state)
-        if not now.size:
-            return None
-        if now.shape == start.shape and np.array_equal(now, start):
-            origin = _origin(state)
-            return Periodicity(gen, (origin[0] - first[0], origin[1] - first[1]),
-                               tuple(phases))
-        phases.append(now)
-    return None
+        phases.append(trim(state))
+    return Periodicity(int(period), (int(dy), int(dx)), tuple(phases))
+
+
+@nb.njit(cache=True)
+def _repeat(start: Cells, born: Cells, kept: Cells, max_period: int) -> tuple[int, int, int]:
+    """Period and displacement of ``start`` (trimmed) on an empty plane; (0, 0, 0) if none.
+
+    Steps inside a frame ``max_period + 1`` cells wider than the pattern on every side, over
+    the live cells' bounding box grown by one each generation, so a small cluster costs little.
+    """
+    height, width = start.shape
+    margin = max_period + 1
+    a = np.zeros((height + 2 * margin, width + 2 * margin), np.uint8)
+    b = np.zeros_like(a)
+    a[margin:margin + height, margin:margin + width] = start
+    box = (margin, margin, margin + height - 1, margin + width - 1)
+    for gen in range(1, max_period + 1):
+        box = _step_box(a, b, box, born, kept)
+        a, b = b, a
+        top, left, bottom, right = box
+        if bottom < 0:
+            return 0, 0, 0
+        if bottom - top + 1 == height and right - left + 1 == width and \
+                _same(a, top, left, start):
+            return gen, top - margin, left - margin
+        if top < 1 or left < 1 or bottom > a.shape[0] - 2 or right > a.shape[1] - 2:
+            return 0, 0, 0  # it spread past the frame: no period within max_period
+    return 0, 0, 0
+
+
+@nb.njit(cache=True)
+def _step_box(a: Cells, b: Cells, box: tuple[int, int, int, int], born: Cells,
+              kept: Cells) -> tuple[int, int, int, int]:
+    """Step ``a`` into ``b`` over ``box`` grown by one; clear ``a`` there; return b's live box."""
+    top, left, bottom, right = box
+    new_top, new_left, new_bottom, new_right = a.shape[0], a.shape[1], -1, -1
+    for y in range(top - 1, bottom + 2):
+        for x in range(left - 1, right + 2):
+            count = (a[y - 1, x - 1] + a[y - 1, x] + a[y - 1, x + 1] + a[y, x - 1]
+                     + a[y, x + 1] + a[y + 1, x - 1] + a[y + 1, x] + a[y + 1, x + 1])
+            alive = kept[count] if a[y, x] else born[count]
+            b[y, x] = alive
+            if alive:
+                new_top, new_bottom = min(new_top, y), max(new_bottom, y)
+                new_left, new_right = min(new_left, x), max(new_right, x)
+    a[top - 1:bottom + 2, left - 1:right + 2] = 0
+    return new_top, new_left, new_bottom, new_right
+
+
+@nb.njit(cache=True)
+def _same(cells: Cells, top: int, left: int, start: Cells) -> bool:
+    """Whether ``cells`` from (top, left) holds exactly ``start``."""
+    height, width = start.shape
+    for y in range(height):
+        for x in range(width):
+            if cells[top + y, left + x] != start[y, x]:
+                return False
+    return True
 
 
 def _origin(cells: Cells) -> tuple[int, int]:
