@@ -74,7 +74,7 @@ def test_rule_strings(text, name):
     assert parse_rule(text).name == name
 
 
-@pytest.mark.parametrize("text", ["B9/S23", "B3/S23/G", "life", "B33/S2", "", "S23/B3x"])
+@pytest.mark.parametrize("text", ["B9/S23", "B3/S23/G", "lifeish", "B33/S2", "", "S23/B3x"])
 def test_malformed_rules_are_one_line_errors(text):
     with pytest.raises(InputError, match="rule"):
         parse_rule(text)

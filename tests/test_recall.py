@@ -78,6 +78,10 @@ def test_local_knowledge_probes_only_bots_it_has_heard_of_and_walks_to_them():
     assert all(mesh.hops[a, b] == 1 for a, b in zip(found.path, found.path[1:]))
     assert [h.similarity for h in found.hits] == sorted((h.similarity for h in found.hits),
                                                          reverse=True)
+    for bot in found.probed:  # each probed bot answers with its own 5 best, best first
+        held = np.array(memory.entries(bot))
+        best = held[np.argsort(-(vectors[held] @ vectors[0]), kind="stable")[:5]]
+        assert found.answer(bot) == best.tolist()
 
 
 def _memory_world(horizon=2):

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -59,6 +58,8 @@ class Loaded:
 
 
 def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
+    import numpy as np
+
     from cybermesh_cli.substrate.evolve import background, evolve, evolve_live, parse_size
     from cybermesh_cli.substrate.rle import Pattern, read_rle
     from cybermesh_cli.substrate.rules import parse_rule_spec
@@ -152,6 +153,8 @@ def _detections(loaded: Loaded) -> Iterator[tuple[Detection, tuple[int, int]]]:
     On the plane each far-apart group is detected in its own dense box, so a sparse pattern
     never needs its whole extent in memory.
     """
+    import numpy as np
+
     from cybermesh_cli.substrate.detect import detect
     from cybermesh_cli.substrate.evolve import far_apart_groups
 

@@ -31,6 +31,7 @@ from cybermesh_cli.substrate.energy import EnergyField
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.library import ObjectForm, default_library
 from cybermesh_cli.substrate.rules import parse_rule
+from cybermesh_cli.substrate.separate import warm_up
 
 SECTION = "phase_1_ca_grid"
 HEADINGS = ((1, 1), (1, -1), (-1, -1), (-1, 1))  # (dy, dx) per 4 generations: SE SW NW NE
@@ -249,6 +250,7 @@ class Phase1:
     def run(self, ctx: RunContext) -> PhaseResult:
         """Glider propagation (logged tick by tick), then detection and energy."""
         settings = Settings.from_spec(ctx.spec)
+        warm_up()  # the period search's JIT compile must not land in a timed tick or scene
         seeds = ctx.seeds(3)
         latencies: list[float] = []
         checkpoints = crossings = accurate = 0

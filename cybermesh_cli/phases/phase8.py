@@ -118,8 +118,9 @@ def query_events(world: World, store: Store, block: Mapping[str, Any], probes: S
         for index, vector in enumerate(store.queries):
             origin = int(rng.integers(0, world.mesh.size))
             found = world.recall(vector, origin, query["k"], probe, query["max_hops"])
-            for hit_bot in found.probed:
-                yield Event(tick, "query.probe", {"query": index, "probe": probe, "bot": hit_bot})
+            for bot in found.probed:
+                yield Event(tick, "query.probe", {"query": index, "probe": probe, "bot": bot,
+                                                  "answer": found.answer(bot)})
             yield Event(tick, "query.end", {
                 "query": index, "probe": probe, "origin": origin, "hops": found.hops,
                 "visited": found.visited, "probed": len(found.probed),

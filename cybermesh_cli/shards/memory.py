@@ -87,6 +87,11 @@ class Recall:
     hits: tuple[Hit, ...]
     path: tuple[int, ...]
     probed: tuple[int, ...]
+    answers: tuple[Hit, ...] = ()  # every probed bot's own k best, before the merge
+
+    def answer(self, bot: int) -> list[int]:
+        """Return the entries ``bot`` answered with, best first."""
+        return [h.entry for h in self.answers if h.bot == bot]
 
     @property
     def hops(self) -> int:
@@ -124,7 +129,7 @@ def recall(tables: RoutingTables, memory: Memory, vectors: Vectors, query: Vecto
         bot = min(mesh.neighbours[bot], key=lambda n: (mesh.hops[n, target], n))
         path.append(bot)
     best = sorted(answers, key=lambda h: (-h.similarity, h.entry))[:k]
-    return Recall(tuple(best), tuple(path), tuple(probed))
+    return Recall(tuple(best), tuple(path), tuple(probed), tuple(answers))
 
 
 def _answer(memory: Memory, vectors: Vectors, query: Vectors, bot: int, k: int,

@@ -137,6 +137,11 @@ def _same(cells: Cells, top: int, left: int, start: Cells) -> bool:
     return True
 
 
+def warm_up() -> None:
+    """Compile the period search now (a blinker), so no timed detection pays for the JIT."""
+    periodicity(np.ones((1, 3), np.uint8))
+
+
 def _origin(cells: Cells) -> tuple[int, int]:
     rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
     return int(rows[0]), int(cols[0])
