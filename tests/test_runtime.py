@@ -95,3 +95,17 @@ def test_wall_clock_mode_conserves_and_drops_only_under_overload():
     result = run_wall_clock(heavy, shards, service_s=0.001)
     assert result.dropped > 0
     assert result.delivered + result.dropped + result.expired == 300
+
+
+def test_peak_memory_is_the_runs_own_not_its_parents():
+    """``ru_maxrss`` survives exec: a run started by a big parent would report the parent."""
+    import subprocess
+    import sys
+
+    held = bytearray(400 * 2**20)
+    held[::4096] = b"\x01" * len(held[::4096])  # touch every page: 400 MiB resident here
+    code = ("from cybermesh_cli.phases.base import peak_memory_mb; "
+            "print(peak_memory_mb())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert float(done.stdout) < 200 < len(held) / 2**20

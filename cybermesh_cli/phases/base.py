@@ -28,7 +28,17 @@ from cybermesh_cli.spec import Spec
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (macOS reports bytes, Linux KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    On Linux this is ``VmHWM`` from /proc/self/status: ``ru_maxrss`` survives exec, so a run
+    started by a large parent (pytest, a sweep driver) would report the parent's resident
+    memory at fork as its own. Elsewhere ``ru_maxrss`` (macOS reports bytes, others KiB).
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
