@@ -157,35 +157,44 @@ def _mesh_rows(ends: Sequence[Mapping[str, Any]], truth: Sequence[set[int]], k: 
     return rows
 
 
+def ivf_rows(world: World, store: Store, k: int, probes: Sequence[int],
+             truth: Sequence[set[int]]) -> list[dict[str, float]]:
+    """FAISS IVF-flat with the bots' keys as centroids: recall and queries/s at each nprobe."""
+    import faiss
+
+    memory, shards = _layers(world)
+    held, _ = memory.owners()
+    dim = store.vectors.shape[1]
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(shards.keys)
+    ivf = faiss.IndexIVFFlat(quantizer, dim, world.mesh.size, faiss.METRIC_INNER_PRODUCT)
+    ivf.is_trained = True  # the centroids are the bots' keys, not trained by FAISS
+    ivf.add_with_ids(store.vectors[held], held)
+    rows = []
+    for probe in probes:
+        ivf.nprobe = probe
+        began = time.perf_counter()
+        _, found = ivf.search(store.queries, k)
+        qps = len(store.queries) / (time.perf_counter() - began)
+        rows.append({"probe": probe, "recall": round(_recall(found.tolist(), truth, k), 4),
+                     "qps": round(qps, 1)})
+    return rows
+
+
 def indexes(world: World, store: Store, block: Mapping[str, Any], probes: Sequence[int],
             truth: Sequence[set[int]]) -> dict[str, Any]:
     """Exact search, IVF-flat on the bots' keys at every nprobe, and HNSW, on the same vectors."""
     import faiss
 
-    memory, shards = _layers(world)
     k = block["query"]["k"]
-    held, _ = memory.owners()
+    held, _ = _layers(world)[0].owners()
     stored, queries = store.vectors[held], store.queries
-    dim = stored.shape[1]
     began = time.perf_counter()
     scores = queries @ stored.T
     exact = [held[np.argsort(-row, kind="stable")[:k]].tolist() for row in scores]
     exact_qps = len(queries) / (time.perf_counter() - began)
-    quantizer = faiss.IndexFlatIP(dim)
-    quantizer.add(shards.keys)
-    ivf = faiss.IndexIVFFlat(quantizer, dim, world.mesh.size, faiss.METRIC_INNER_PRODUCT)
-    ivf.is_trained = True  # the centroids are the bots' keys, not trained by FAISS
-    ivf.add_with_ids(stored, held)
-    ivf_rows = []
-    for probe in probes:
-        ivf.nprobe = probe
-        began = time.perf_counter()
-        _, found = ivf.search(queries, k)
-        qps = len(queries) / (time.perf_counter() - began)
-        ivf_rows.append({"probe": probe, "recall": round(_recall(found.tolist(), truth, k), 4),
-                         "qps": round(qps, 1)})
     hnsw_config = block["hnsw"]
-    hnsw = faiss.IndexHNSWFlat(dim, hnsw_config["m"], faiss.METRIC_INNER_PRODUCT)
+    hnsw = faiss.IndexHNSWFlat(stored.shape[1], hnsw_config["m"], faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efSearch = hnsw_config["ef_search"]
     hnsw.add(stored)
     began = time.perf_counter()
@@ -193,7 +202,7 @@ def indexes(world: World, store: Store, block: Mapping[str, Any], probes: Sequen
     hnsw_qps = len(queries) / (time.perf_counter() - began)
     hnsw_hits = [held[row[row >= 0]].tolist() for row in found]
     return {"exact": {"recall": round(_recall(exact, truth, k), 4), "qps": round(exact_qps, 1)},
-            "ivf": ivf_rows,
+            "ivf": ivf_rows(world, store, k, probes, truth),
             "hnsw": {"recall": round(_recall(hnsw_hits, truth, k), 4), "qps": round(hnsw_qps, 1),
                      **hnsw_config}}
 
@@ -208,10 +217,10 @@ def _at_fraction(block: Mapping[str, Any], store: Store, seed: int, side: int | 
     ends = [e.payload for e in query_events(world, store, block, [probe], seed)
             if e.type == "query.end"]
     mesh = _mesh_rows(ends, truth, k, [probe])[0]
-    ivf = indexes(world, store, {**block, "hnsw": {"m": 8, "ef_search": 16}}, [probe], truth)
+    ivf = ivf_rows(world, store, k, [probe], truth)
     return {"side": world.mesh.rows, "horizon": _layers(world)[1].tables.horizon,
             "bots": world.mesh.size, "probe": probe,
-            "recall": mesh["recall"], "ivf_recall": ivf["ivf"][0]["recall"],
+            "recall": mesh["recall"], "ivf_recall": ivf[0]["recall"],
             "hops": mesh["hops"], "visited": mesh["visited"]}
 
 
