@@ -27,7 +27,7 @@ run: install
 	$(VENV)/bin/cybermesh run $(MAIN_SPEC)
 
 test: install chromium
-	$(VENV)/bin/cybermesh gate validate --offline
+	CYBERMESH_ALL_EXTRAS=1 $(VENV)/bin/cybermesh gate validate --offline
 
 clean:
 	rm -rf $(VENV) logs .mypy_cache .ruff_cache .pytest_cache .benchmarks

@@ -28,6 +28,7 @@ from cybermesh_cli.runs.record import (
     write_json,
 )
 from cybermesh_cli.runs.report import render_report
+from cybermesh_cli.seeds import SEEDING_SCHEME
 from cybermesh_cli.spec import Spec
 
 
@@ -69,6 +70,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
             "name": spec.name,
             "phase": spec.phase,
             "seed": spec.seed,
+            "seeding": {"scheme": SEEDING_SCHEME},
             "overrides": list(spec.overrides),
             "status": "running",
             "started": utc_now(),
@@ -115,6 +117,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
                                                        "error": outcome.error,
                                                        "events": events.count + 1})
             record.manifest.update(ctx.manifest_notes)
+            record.manifest["seeding"]["streams"] = ctx.seeds.drawn()
             _finish(record, outcome, result, time.perf_counter() - start)
             logging.getLogger(log.name).handlers.clear()
     return outcome

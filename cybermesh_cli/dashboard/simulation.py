@@ -18,13 +18,14 @@ import numpy as np
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
-from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
 from cybermesh_cli.paths import resource
+from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
 from cybermesh_cli.shards.corpus import embed_topics, load_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.spec import Spec, load_spec
 from cybermesh_cli.substrate.detect import detect
-from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.substrate.rules import parse_rule
+from cybermesh_cli.world import World, world_for
 from cybermesh_cli.world.shards import ShardLayer
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ class Simulation:
         found = self.world.recall(self._embed(text), origin, k, probe, 4 * mesh.size)
         self.route = {"path": list(found.path), "probed": list(found.probed)}
         return {"query": text, "origin": origin, "probe": probe, "hops": found.hops,
-                "held": len(self.world.memory), **self.route,
+                "held": len(self.world.memory.store), **self.route,
                 "hits": [{"text": self.texts[h.entry] if h.entry < len(self.texts) else "",
                           "entry": h.entry, "bot": h.bot, "similarity": round(h.similarity, 4),
                           "hops": h.hops} for h in found.hits]}
@@ -185,12 +186,10 @@ def shown_world(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, 
                 registry: Registry) -> World:
     """Build a phase-3 spec's world from its embedded keys and shard vectors, with the wave."""
     from cybermesh_cli.pulses.adapters import PulseEngine
-    from cybermesh_cli.pulses.nca import NeuralCA
 
-    config = WorldConfig.from_block({"memory": MEMORY, **spec.block("phase3")}, wave=wave)
-    hidden = int(registry.info(wave["adapter"]).training["hidden"])
-    engine = PulseEngine(NeuralCA(config.rule, hidden), registry)
-    return World(config, spec.seed, keys=keys, vectors=vectors, engine=engine)
+    rule = parse_rule(str(spec.block("phase3")["rule"]))
+    return world_for(spec, keys, vectors, extra={"memory": MEMORY}, wave=wave,
+                     engine=PulseEngine.for_adapter(registry, wave["adapter"], rule))
 
 
 def simulation_for(spec: Spec, keys: Vectors, vectors: Vectors, wave: Mapping[str, Any],

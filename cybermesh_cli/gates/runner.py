@@ -30,7 +30,7 @@ class GateConfig:
     root: Path
     package: str
     tests: str = "tests"
-    benchmarks: str = "tests/test_performance.py"
+    benchmarks: str = "tests/gates/test_performance.py"
 
     @classmethod
     def load(cls, root: Path) -> GateConfig:
@@ -42,7 +42,7 @@ class GateConfig:
             root=root,
             package=gates.get("package", "cybermesh_cli"),
             tests=gates.get("tests", "tests"),
-            benchmarks=gates.get("benchmarks", "tests/test_performance.py"),
+            benchmarks=gates.get("benchmarks", "tests/gates/test_performance.py"),
         )
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,6 +23,7 @@ from rich.progress import (
 
 from cybermesh_cli.events import Event
 from cybermesh_cli.runs.events import EventLog
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
 
 
@@ -63,10 +63,11 @@ class RunContext:
     log: logging.Logger
     tick: int = -1
     manifest_notes: dict[str, Any] = field(default_factory=dict)  # merged into manifest.json
+    seeds: Seeds = field(init=False)  # the run's seed tree: one named child a consumer
 
-    def seeds(self, count: int) -> list[np.random.SeedSequence]:
-        """Independent seed sequences for ``count`` components, all derived from the spec's seed."""
-        return list(np.random.SeedSequence(self.spec.seed).spawn(count))
+    def __post_init__(self) -> None:
+        """Root the run's seed tree at the spec's seed."""
+        self.seeds = Seeds.of(self.spec.seed)
 
     @contextmanager
     def progress(self, label: str, total: int | None) -> Iterator[Callable[[int], None]]:

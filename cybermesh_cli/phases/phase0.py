@@ -18,11 +18,10 @@ from importlib.metadata import distributions
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.events import Event
+from cybermesh_cli.paths import PROJECT_ROOT
 from cybermesh_cli.phases.base import PhaseResult, RunContext
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_0_setup"
@@ -103,9 +102,9 @@ def pinned_fraction(constraints: Path, own: str = "cybermesh-cli") -> tuple[floa
     return (len(installed) - len(unpinned)) / max(len(installed), 1), unpinned
 
 
-def soak(seed: np.random.SeedSequence, ticks: int, per_tick: int) -> Iterator[Event]:
+def soak(seeds: Seeds, ticks: int, per_tick: int) -> Iterator[Event]:
     """Yield the seeded event stream of the log soak: samples, then a chained digest, every tick."""
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     chain = hashlib.blake2b(digest_size=16)
     for tick in range(ticks):
         values = rng.integers(0, 2**31, size=per_tick)
@@ -130,7 +129,7 @@ class Phase0:
         ctx.events.emit("setup.checked", -1, {"missing_docs": missing_docs, "tools": tools,
                                               "unpinned": unpinned})
         ticks = int(ctx.spec.block("duration").get("ticks", 100))
-        stream = soak(ctx.seeds(1)[0], ticks, int(block["events_per_tick"]))
+        stream = soak(ctx.seeds.child("soak"), ticks, int(block["events_per_tick"]))
         expected = next(stream)
         start = time.perf_counter()
         for tick in ctx.ticks(ticks, "event-log soak"):
@@ -167,8 +166,8 @@ class Phase0:
     ) -> Iterator[Event]:
         """Regenerate the soak from the spec's seed."""
         ticks = int(spec.block("duration").get("ticks", 100))
-        seed = np.random.SeedSequence(spec.seed).spawn(1)[0]
-        return soak(seed, ticks, int(spec.block("phase0")["events_per_tick"]))
+        return soak(Seeds.of(spec.seed).child("soak"), ticks,
+                    int(spec.block("phase0")["events_per_tick"]))
 
 
     def state_bytes(self, spec: Spec) -> int | None:

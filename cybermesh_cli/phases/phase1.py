@@ -24,6 +24,7 @@ import numpy as np
 
 from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.stats import machine_load, percentile_ms
 from cybermesh_cli.substrate.detect import Detection, detect
@@ -84,10 +85,10 @@ def _glider_form(heading: tuple[int, int]) -> ObjectForm:
                 if f.phase == 0 and (np.sign(f.velocity[0]), np.sign(f.velocity[1])) == heading)
 
 
-def glider_worlds(settings: Settings, seed: np.random.SeedSequence) -> list[Grid]:
+def glider_worlds(settings: Settings, seeds: Seeds) -> list[Grid]:
     """One torus world per heading, gliders on parallel diagonals at seeded positions."""
     height, width = settings.rows * settings.tile, settings.cols * settings.tile
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     worlds = []
     for heading in HEADINGS:
         cells = np.zeros((height, width), np.uint8)
@@ -108,11 +109,11 @@ def _bot(centroid: tuple[float, float], tile: int) -> list[int]:
 
 
 def glider_events(
-    settings: Settings, seed: np.random.SeedSequence, latencies: list[float] | None = None,
+    settings: Settings, seeds: Seeds, latencies: list[float] | None = None,
     ticks: Iterator[int] | None = None,
 ) -> Iterator[Event]:
     """Run the propagation worlds, yielding the events replay must reproduce."""
-    worlds = glider_worlds(settings, seed)
+    worlds = glider_worlds(settings, seeds)
     height, width = worlds[0].height, worlds[0].width
     starts = [[d.centroid for d in detect(w.cells) if d.name == "glider"] for w in worlds]
     last = [list(s) for s in starts]
@@ -154,11 +155,11 @@ def glider_events(
 
 
 def planted_scenes(
-    settings: Settings, seed: np.random.SeedSequence
+    settings: Settings, seeds: Seeds
 ) -> Iterator[tuple[np.ndarray[Any, Any], list[tuple[ObjectForm, tuple[float, float]]],
                     list[tuple[int, int]]]]:
     """Scenes of planted objects: (cells, [(form, centroid)], soup slots)."""
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     library = default_library()
     forms = [f for name in sorted(library.objects) for f in library.objects[name]]
     queue = [forms[i] for i in rng.permutation(len(forms) * settings.copies) % len(forms)]
@@ -189,12 +190,12 @@ def planted_scenes(
         yield cells, planted, soup
 
 
-def detection_metrics(settings: Settings, seed: np.random.SeedSequence) -> dict[str, float]:
+def detection_metrics(settings: Settings, seeds: Seeds) -> dict[str, float]:
     """Accuracy, false-positive rate and latency of detection over the planted scenes."""
     planted_total = correct = claimed = false = 0
     latencies: list[float] = []
     soup_claims = 0
-    for cells, planted, soup in planted_scenes(settings, seed):
+    for cells, planted, soup in planted_scenes(settings, seeds):
         began = time.perf_counter()
         found = detect(cells, torus=True, separate_unknown=True)
         latencies.append(time.perf_counter() - began)
@@ -221,9 +222,9 @@ def detection_metrics(settings: Settings, seed: np.random.SeedSequence) -> dict[
             "scenes": len(latencies)}
 
 
-def energy_metrics(settings: Settings, seed: np.random.SeedSequence) -> dict[str, float]:
+def energy_metrics(settings: Settings, seeds: Seeds) -> dict[str, float]:
     """Deposit from an evolving soup, then let the field decay; fit the half-life."""
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     shape = (settings.rows * settings.tile, settings.cols * settings.tile)
     grid = Grid((rng.random(shape) < 0.35).astype(np.uint8), parse_rule(settings.rule))
     field = EnergyField(shape, settings.half_life, diffusion=settings.diffusion)
@@ -251,19 +252,18 @@ class Phase1:
         """Glider propagation (logged tick by tick), then detection and energy."""
         settings = Settings.from_spec(ctx.spec)
         warm_up()  # the period search's JIT compile must not land in a timed tick or scene
-        seeds = ctx.seeds(3)
         latencies: list[float] = []
         checkpoints = crossings = accurate = 0
-        for event in glider_events(settings, seeds[0], latencies,
+        for event in glider_events(settings, ctx.seeds.child("gliders"), latencies,
                                    ctx.ticks(settings.ticks, "glider propagation")):
             ctx.events.emit(event.type, event.tick, event.payload)
             if event.type == "glider.checkpoint":
                 checkpoints += 1
                 accurate += event.payload["error"] <= 0.5
             crossings += event.type == "glider.crossed"
-        detection = detection_metrics(settings, seeds[1])
+        detection = detection_metrics(settings, ctx.seeds.child("scenes"))
         ctx.events.emit("detection.summary", ctx.tick, detection)
-        energy = energy_metrics(settings, seeds[2])
+        energy = energy_metrics(settings, ctx.seeds.child("energy"))
         ctx.events.emit("energy.summary", ctx.tick, energy)
         steady = latencies[1:] or latencies
         return PhaseResult(
@@ -294,7 +294,7 @@ class Phase1:
     ) -> Iterator[Event]:
         """Re-run glider propagation from the spec's seed."""
         settings = Settings.from_spec(spec)
-        return glider_events(settings, np.random.SeedSequence(spec.seed).spawn(3)[0])
+        return glider_events(settings, Seeds.of(spec.seed).child("gliders"))
 
 
     def state_bytes(self, spec: Spec) -> int | None:

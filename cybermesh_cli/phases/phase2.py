@@ -1,19 +1,20 @@
 """Phase 2, shard routing with embeddings.
 
 Bots get topic keys (topics placed at random on the mesh); shards are the topics' shard texts,
-which never built a key. Measured: single-hop delivery (origin adjacent to the oracle target,
-on 5x5), multi-hop delivery and path stretch on 3x3 and 5x5 at gossip horizons below each
-mesh's diameter (``phase2.horizons``; full knowledge would make them right by construction),
-a sweep of every horizon up to the diameter on both meshes, embedding latency per batch, and a
-stress loop whose resident-memory slope tells a leak. Every hop is an event; the vectors are
-stored with the run (safetensors), so replay re-routes without an embedder.
+which never built a key. Measured: single-hop delivery (origin adjacent to the bot of the
+shard text's own topic, on 5x5: a text more like another topic's key is a miss), multi-hop
+delivery and path stretch on 3x3 and 5x5 at gossip horizons below each mesh's diameter
+(``phase2.horizons``; full knowledge would make them right by construction), a sweep of
+every horizon up to the diameter on both meshes, embedding latency per batch, and a stress
+loop whose resident-memory slope tells a leak. Every hop is an event; the vectors are stored
+with the run (safetensors), so replay re-routes without an embedder.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.bench import bench_embedder
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.layout import semantic_layout
-from cybermesh_cli.topology import Mesh
+from cybermesh_cli.shards.layout import place_topics
 from cybermesh_cli.shards.routing import Confidence, RoutingTables, oracle_targets, route
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.stats import machine_load, wilson
+from cybermesh_cli.topology import Mesh
 
 SECTION = "phase_2_shard_routing"
 
@@ -54,23 +56,36 @@ def _confidence(routing: Mapping[str, Any]) -> Confidence | None:
     return Confidence(routing["accept"], routing["margin"]) if "accept" in routing else None
 
 
+TableBuilder = Callable[[Mesh, Vectors, int], RoutingTables]
+
+
 def _trial_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
-                  labels: np.ndarray[Any, Any], seed: np.random.SeedSequence,
+                  labels: np.ndarray[Any, Any], seeds: Seeds,
                   results: dict[str, list[dict[str, Any]]] | None = None,
-                  trials: Sequence[Trial] = TRIALS) -> Iterator[Event]:
-    """Route every trial's shards, yielding hop and outcome events (one tick per shard)."""
+                  trials: Sequence[Trial] = TRIALS,
+                  build_tables: TableBuilder = RoutingTables) -> Iterator[Event]:
+    """Route every trial's shards, yielding hop and outcome events (one tick per shard).
+
+    Multi-hop targets are the oracle (the best key of the mesh); the single-hop target is the
+    bot holding the shard text's own topic, next to the origin, so a shard whose text is more
+    like another key is a miss. Each trial draws its placement and origins from its own child
+    of ``seeds``; ``build_tables`` builds the gossip tables (a test corrupts them).
+    """
     routing = block["routing"]
     confidence = _confidence(routing)
-    rng = np.random.default_rng(seed)
     tick = 0
     for trial in trials:
+        trial_seeds = seeds.child(trial.name)
+        rng = trial_seeds.child("origins").rng()
         mesh = Mesh(trial.side, trial.side, routing["neighbourhood"], routing["torus"])
-        topics = rng.permutation(len(keys))[:mesh.size]
-        if routing.get("layout") == "semantic":
-            topics = topics[semantic_layout(mesh, keys[topics], rng)]
-        tables = RoutingTables(mesh, keys[topics], block["horizons"].get(trial.name, 1))
+        topics = place_topics(mesh, keys, trial_seeds, routing.get("layout") == "semantic")
+        tables = build_tables(mesh, keys[topics], block["horizons"].get(trial.name, 1))
         chosen = np.flatnonzero(np.isin(labels, topics))
-        targets = oracle_targets(keys[topics], shards[chosen])
+        if trial.adjacent:  # the bot of the text's topic
+            bot_of_topic = {int(t): bot for bot, t in enumerate(topics.tolist())}
+            targets = np.array([bot_of_topic[int(labels[s])] for s in chosen], np.int64)
+        else:
+            targets = oracle_targets(keys[topics], shards[chosen])
         for shard, target in zip(chosen.tolist(), targets.tolist(), strict=True):
             if trial.adjacent:
                 origin = int(rng.choice(mesh.neighbours[target]))
@@ -105,10 +120,11 @@ def _summary(outcomes: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
-                  labels: np.ndarray[Any, Any], seed: int) -> list[dict[str, Any]]:
+                  labels: np.ndarray[Any, Any], seeds: Seeds) -> list[dict[str, Any]]:
     """Multi-hop success (Wilson interval), stretch and gossip messages at every horizon.
 
-    On 3x3 and 5x5, from horizon 1 to the mesh's diameter (full knowledge).
+    On 3x3 and 5x5, from horizon 1 to the mesh's diameter (full knowledge); each horizon
+    draws its own placements and origins.
     """
     rows: list[dict[str, Any]] = []
     routing = block["routing"]
@@ -119,7 +135,7 @@ def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
         for horizon in range(1, diameter + 1):
             swept = {**block, "horizons": {name: horizon}}
             results: dict[str, list[dict[str, Any]]] = {}
-            for _ in _trial_events(swept, keys, shards, labels, np.random.SeedSequence(seed),
+            for _ in _trial_events(swept, keys, shards, labels, seeds.child(f"horizon-{horizon}"),
                                    results, [Trial(name, side, False)]):
                 pass
             summary = _summary(results[name])
@@ -134,10 +150,10 @@ def horizon_sweep(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
 
 
 def stress(block: Mapping[str, Any], keys: Vectors, shards: Vectors, ctx: RunContext,
-           seed: np.random.SeedSequence) -> dict[str, Any]:
+           seeds: Seeds) -> dict[str, Any]:
     """Route shards on 5x5 for ``stress.minutes``, sampling resident memory."""
     config = block["stress"]
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     mesh = Mesh(5, 5, block["routing"]["neighbourhood"], block["routing"]["torus"])
     process = psutil.Process()
     deadline = time.monotonic() + 60 * float(config["minutes"])
@@ -146,7 +162,7 @@ def stress(block: Mapping[str, Any], keys: Vectors, shards: Vectors, ctx: RunCon
     start = time.monotonic()
     next_sample = start
     while time.monotonic() < deadline:
-        topics = rng.permutation(len(keys))[:mesh.size]
+        topics = rng.permutation(len(keys))[:mesh.size]  # a fresh table a round: churn
         tables = RoutingTables(mesh, keys[topics], block["horizons"]["multi_hop_5x5"])
         for shard in rng.integers(0, len(shards), 200):
             route(tables, shards[shard], int(rng.integers(0, mesh.size)),
@@ -177,7 +193,6 @@ class Phase2:
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, route every trial (logging each hop), sweep, time, stress."""
         block = ctx.spec.block("phase2")
-        seeds = ctx.seeds(3)
         began = time.perf_counter()
         corpus = embed_corpus(ctx, block)
         embed_seconds = time.perf_counter() - began
@@ -186,7 +201,7 @@ class Phase2:
         total = sum(len(np.flatnonzero(np.isin(labels, np.arange(t.side**2))))
                     for t in TRIALS)
         ticks = ctx.ticks(total, "routing shards")
-        for event in _trial_events(block, keys, shards, labels, seeds[0], results):
+        for event in _trial_events(block, keys, shards, labels, ctx.seeds.child("trials"), results):
             if event.type == "shard.end":
                 next(ticks, None)
             ctx.events.emit(event.type, event.tick, event.payload)
@@ -195,8 +210,8 @@ class Phase2:
         summaries = {name: _summary(outcomes) for name, outcomes in results.items()}
         (latency,) = bench_embedder(corpus.embedder, (block["latency"]["batch_size"],),
                                     block["latency"]["batches"])
-        sweep = horizon_sweep(block, keys, shards, labels, ctx.spec.seed)
-        strained = stress(block, keys, shards, ctx, seeds[2])
+        sweep = horizon_sweep(block, keys, shards, labels, ctx.seeds.child("sweep"))
+        strained = stress(block, keys, shards, ctx, ctx.seeds.child("stress"))
         agreement = float(np.mean(oracle_targets(keys, shards) == labels))
         return PhaseResult(
             measured={
@@ -227,7 +242,7 @@ class Phase2:
         """Re-route every shard from the stored vectors (no embedder)."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return _trial_events(spec.block("phase2"), stored["keys"], stored["shards"],
-                             stored["labels"], np.random.SeedSequence(spec.seed).spawn(3)[0])
+                             stored["labels"], Seeds.of(spec.seed).child("trials"))
 
     def state_bytes(self, spec: Spec) -> int | None:
         """Routing keeps no grid."""

@@ -20,27 +20,11 @@ from safetensors.numpy import load_file
 from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.phases.embedding import VECTORS_FILE, EmbeddedCorpus, embed_corpus
-from cybermesh_cli.phases.tally import Tally
 from cybermesh_cli.spec import Spec
-from cybermesh_cli.world import Snapshot, World, WorldConfig
+from cybermesh_cli.world import World, WorldConfig, world_from_run, world_seeds
+from cybermesh_cli.world.tally import Tally, hop_agreement
 
 SECTION = "phase_3_integration"
-
-
-def stored_world(spec: Spec, run_dir: Path) -> World:
-    """Rebuild a logged run's world from its spec and stored vectors (no embedder)."""
-    stored = load_file(str(run_dir / VECTORS_FILE))
-    return World(WorldConfig.from_block(spec.block("phase3")), spec.seed, keys=stored["keys"],
-                 vectors=stored["shards"])
-
-
-def frames(spec: Spec, run_dir: Path, wanted: set[int]) -> Iterator[Snapshot]:
-    """Re-simulate a logged run and yield the world at each wanted tick."""
-    world = stored_world(spec, run_dir)
-    for tick in range(max(wanted) + 1):
-        world.step()
-        if tick in wanted:
-            yield world.snapshot()
 
 
 class Phase3:
@@ -58,7 +42,7 @@ class Phase3:
         corpus = embed_corpus(ctx, block)
         if block.get("scale"):
             return self._scale(ctx, block, corpus)
-        world = World(config, ctx.spec.seed, keys=corpus.keys, vectors=corpus.shards)
+        world = World(config, world_seeds(ctx.seeds), keys=corpus.keys, vectors=corpus.shards)
         tally = Tally(corpus.labels, world.bot_topics)
         world.add_observer(tally)
         duration = ctx.spec.block("duration")
@@ -72,11 +56,14 @@ class Phase3:
             for event in world.step():
                 ctx.events.emit(event.type, event.tick, event.payload)
         seconds = time.perf_counter() - began
-        for shard in world.shards.shards if world.shards is not None else ():
-            tally.retire(shard)  # still in flight at the end
+        tally.finish(world)
         figures = {"bots": config.bots, "torus": list(world.tiling.shape),
+                   "horizon": world.shards.tables.horizon if world.shards else None,
+                   "diameter": int(world.mesh.hops.max()),
                    "shards_per_wave": config.shards_per_wave(),
-                   "soup_tiles": config.soup_tiles()}
+                   "soup_tiles": config.soup_tiles(),
+                   "delivery": tally.delivery(world.tick, config.shards.every
+                                              if config.shards else 0)}
         return self._result(ctx, tally, ctx.tick + 1, seconds, figures)
 
     def _scale(self, ctx: RunContext, block: Mapping[str, Any],
@@ -90,7 +77,8 @@ class Phase3:
         timings: list[dict[str, Any]] = []
         steps = iter(ctx.ticks(ticks * len(sides), f"{len(sides)} mesh sizes"))
         for event in scaling.size_events(block, corpus.keys, corpus.shards, corpus.labels,
-                                         ctx.spec.seed, ticks, lambda *_: next(steps, None)):
+                                         world_seeds(ctx.seeds), ticks,
+                                         lambda *_: next(steps, None)):
             ctx.events.emit(event.type, event.tick, event.payload)
             (sizes if event.type == "scale.size" else timings).append(event.payload)
             ctx.events.flush()
@@ -101,8 +89,13 @@ class Phase3:
     def _result(self, ctx: RunContext, tally: Tally, ticks: int, seconds: float,
                 world_figures: dict[str, Any]) -> PhaseResult:
         from cybermesh_cli.phases.phase3_plots import write_plots
+        from cybermesh_cli.runs.events import read_events
 
         recomputed = tally.hops_recomputed
+        ctx.events.flush()
+        agreement = hop_agreement(read_events(ctx.events.path).events,
+                                  {i: r.hops for i, r in tally.shards.items()})
+        delivery = world_figures["delivery"]
         memory = np.array(tally.memory) if tally.memory else np.zeros((1, 2))
         slope = float(np.polyfit(memory[:, 0], memory[:, 1], 1)[0]) if len(memory) > 2 else 0.0
         plots = write_plots(ctx.dir, tally)
@@ -112,8 +105,9 @@ class Phase3:
                     tally.distance_max,
                 f"{SECTION}.ca_shard_tracking.tracking_accuracy":
                     tally.tracking_ok / max(tally.tracking_total, 1),
-                f"{SECTION}.event_log.min_hop_agreement":
-                    1.0 if recomputed == tally.hop_events else 0.0,
+                f"{SECTION}.event_log.min_hop_agreement": agreement,
+                f"{SECTION}.delivery.min_delivered_lower_ci": delivery["delivered"]["ci95"][0],
+                f"{SECTION}.delivery.min_right_bot_lower_ci": delivery["right_bot"]["ci95"][0],
                 f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
             },
             figures={
@@ -128,6 +122,8 @@ class Phase3:
                 "hop_events": tally.hop_events, "hops_recomputed": recomputed,
                 "carriers_launched": tally.launches, "carriers_lost": tally.losses,
                 "distance_mean": round(tally.distance_sum / max(tally.distance_count, 1), 4),
+                "distance_max_while_intact": round(tally.distance_max_intact, 4),
+                "coasting_samples": tally.coasting,
                 "distance_samples": tally.distance_count,
                 "tracked_samples": tally.tracking_total,
                 "memory_slope_mb_per_1000_ticks": round(1000 * slope, 3),
@@ -146,19 +142,18 @@ class Phase3:
             stored = load_file(str(run_dir / VECTORS_FILE))
             ticks = int(spec.block("duration").get("ticks", 1000))
             for event in size_events(block, stored["keys"], stored["shards"], stored["labels"],
-                                     spec.seed, ticks):
+                                     world_seeds(spec.seed), ticks):
                 if event.type == "scale.size":
                     yield event
             return
-        world = stored_world(spec, run_dir)
+        world = world_from_run(run_dir)
         last = max((e["tick"] for e in events if e["type"] == "state.digest"), default=-1)
         for _ in range(last + 1):
             yield from world.step()
 
     def state_bytes(self, spec: Spec) -> int | None:
         """One byte a cell of the mesh's torus."""
-        mesh = spec.block("phase3")["mesh"]
-        return int(mesh["rows"] * mesh["cols"] * mesh["tile"] ** 2)
+        return WorldConfig.from_block(spec.block("phase3")).cells
 
 
 def _until(ticks: Iterator[int], deadline: float | None) -> Iterator[int]:

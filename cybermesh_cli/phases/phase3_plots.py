@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cybermesh_cli.phases.tally import Tally
+from cybermesh_cli.world.tally import Tally
 
 
 def write_plots(folder: Path, tally: Tally) -> list[str]:

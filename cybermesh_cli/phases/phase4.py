@@ -21,22 +21,22 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.paths import resource
 from cybermesh_cli.events import Event
+from cybermesh_cli.paths import resource
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.pulses.adapters import PulseEngine
-from cybermesh_cli.pulses.nca import NeuralCA
-from cybermesh_cli.pulses.registry import RUN_COPY, Registry
 from cybermesh_cli.pulses.persistence import (
     Batch,
-    Noise,
     glider_worlds,
     kernel_stepper,
     measure_lifetimes,
     relative_gain,
 )
+from cybermesh_cli.pulses.registry import RUN_COPY, Registry
 from cybermesh_cli.pulses.wave import front_speed
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
+from cybermesh_cli.substrate.noise import Noise
 from cybermesh_cli.substrate.rules import parse_rule
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
@@ -45,17 +45,17 @@ SECTION = "phase_4_lora_pulse"
 
 
 def _engine(block: Mapping[str, Any], registry: Registry, device: str = "cpu") -> PulseEngine:
-    return PulseEngine(NeuralCA(parse_rule(block["rule"]), block["hidden"]), registry, device)
+    return PulseEngine.for_adapter(registry, block["adapter"], parse_rule(block["rule"]), device,
+                                   block["hidden"])
 
 
-def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
-                       seed: np.random.SeedSequence,
+def persistence_events(block: Mapping[str, Any], engine: PulseEngine, seeds: Seeds,
                        on_tick: Callable[[], None] | None = None) -> Iterator[Event]:
     """One event per trial: the glider's lifetime on the base rule and pulsed."""
     config = block["persistence"]
-    rng = np.random.default_rng(seed)
     rule = engine.base.rule
-    initial = glider_worlds(config["trials"], config["size"], rule, rng)
+    initial = glider_worlds(config["trials"], config["size"], rule,
+                            seeds.child("gliders").rng())
     adapter: str = block["adapter"]
 
     def pulsed(cells: Batch) -> Batch:
@@ -64,18 +64,17 @@ def persistence_events(block: Mapping[str, Any], engine: PulseEngine,
     lifetimes = measure_lifetimes(
         initial, {"base": kernel_stepper(rule), "pulsed": pulsed},
         kernel_stepper(rule), Noise(config["noise"]["mode"], config["noise"]["rate"]),
-        config["ticks"], config["grace"], rng, on_tick)
+        config["ticks"], config["grace"], seeds.child("noise").rng(), on_tick)
     for trial in range(config["trials"]):
         yield Event(0, "persistence.trial", {
             "trial": trial, "base": int(lifetimes.by_arm["base"][trial]),
             "pulsed": int(lifetimes.by_arm["pulsed"][trial])})
 
 
-def switching_event(block: Mapping[str, Any], engine: PulseEngine,
-                    seed: np.random.SeedSequence) -> Event:
+def switching_event(block: Mapping[str, Any], engine: PulseEngine, seeds: Seeds) -> Event:
     """Switch base -> adapter -> other adapter -> adapter -> base, checking every soup."""
     config = block["switching"]
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     size = config["size"]
     soups = (rng.random((config["soups"], size, size)) < config["density"]).astype(np.uint8)
     kernel = kernel_stepper(engine.base.rule)(soups)
@@ -93,27 +92,30 @@ def switching_event(block: Mapping[str, Any], engine: PulseEngine,
         "adapter_changes_cells": int((first != kernel).any(axis=(1, 2)).sum())})
 
 
-def wave_world(block: Mapping[str, Any], engine: PulseEngine, seed: int) -> World:
+def _wave_config(block: Mapping[str, Any]) -> WorldConfig:
+    """Return the wave world's config: the spec's wave mesh under the persistence noise."""
+    return WorldConfig.from_block({"rule": block["rule"], "mesh": block["wave"]["mesh"]},
+                                  wave={**block["wave"], "adapter": block["adapter"]},
+                                  noise=block["persistence"]["noise"])
+
+
+def wave_source(world: World) -> int:
+    """Return the bot the world's wave starts from (the world resolves the spec's ``source``)."""
+    if world.pulses is None or world.pulses.wave is None:
+        raise InputError("phase4.wave: the world has no wave")
+    return world.pulses.source
+
+
+def wave_world(block: Mapping[str, Any], engine: PulseEngine, seeds: Seeds) -> World:
     """Build a world with a glider in every tile, under noise, with the adapter's wave."""
-    config = block["wave"]
-    world_config = WorldConfig.from_block(
-        {"rule": block["rule"], "mesh": config["mesh"]},
-        wave={**config, "adapter": block["adapter"]},
-        noise=block["persistence"]["noise"])
+    world_config = _wave_config(block)
     tiling = world_config.tiling
     cells = np.zeros(tiling.shape, np.uint8)
     worlds = glider_worlds(tiling.mesh.size, tiling.tile, engine.base.rule,
-                           np.random.default_rng(seed))
+                           seeds.child("gliders").rng())
     for bot in range(tiling.mesh.size):
         cells[tiling.slices(bot)] = worlds[bot]
-    return World(world_config, seed, cells=cells, engine=engine)
-
-
-def wave_events(block: Mapping[str, Any], engine: PulseEngine, seed: int) -> Iterator[Event]:
-    """Yield the wave tick by tick, the pulses it starts and ends, and the world's digest."""
-    world = wave_world(block, engine, seed)
-    for _ in range(block["wave"]["ticks"]):
-        yield from world.step()
+    return World(world_config, seeds, cells=cells, engine=engine)
 
 
 def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[str, float]:
@@ -135,14 +137,13 @@ def _latency(block: Mapping[str, Any], registry: Registry, device: str) -> dict[
             "switch_apply_p50_ms": float(np.percentile(applies, 50))}
 
 
-def _all_events(block: Mapping[str, Any], registry: Registry, spec_seed: int,
-                device: str = "cpu", on_tick: Callable[[], None] | None = None
-                ) -> Iterator[Event]:
-    seeds = np.random.SeedSequence(spec_seed).spawn(2)
-    engine = _engine(block, registry, device)
-    yield switching_event(block, engine, seeds[0])
-    yield from persistence_events(block, engine, seeds[1], on_tick)
-    yield from wave_events(block, engine, spec_seed)
+def _all_events(block: Mapping[str, Any], engine: PulseEngine, seeds: Seeds, world: World,
+                on_tick: Callable[[], None] | None = None) -> Iterator[Event]:
+    """Switching, persistence, then the wave world tick by tick (pulses and digests)."""
+    yield switching_event(block, engine, seeds.child("switching"))
+    yield from persistence_events(block, engine, seeds.child("persistence"), on_tick)
+    for _ in range(block["wave"]["ticks"]):
+        yield from world.step()
 
 
 class Phase4:
@@ -164,9 +165,10 @@ class Phase4:
         completed_at: dict[int, int] = {}
         populations: list[int] = []
         steps = block["persistence"]["ticks"] + block["wave"]["ticks"]
+        engine = _engine(block, registry, device)
+        world = wave_world(block, engine, ctx.seeds.child("wave"))
         with ctx.progress("persistence under noise, then the wave", steps) as advance:
-            for event in _all_events(block, registry, ctx.spec.seed, device,
-                                     lambda: advance(1)):
+            for event in _all_events(block, engine, ctx.seeds, world, lambda: advance(1)):
                 ctx.events.emit(event.type, event.tick, event.payload)
                 if event.type == "persistence.trial":
                     trials.append(event.payload)
@@ -185,9 +187,9 @@ class Phase4:
         config = block["persistence"]
         base = np.array([t["base"] for t in trials])
         pulsed = np.array([t["pulsed"] for t in trials])
-        gain, low, high = relative_gain(base, pulsed, config["confidence"], ctx.spec.seed)
-        mesh = Mesh(block["wave"]["mesh"]["rows"], block["wave"]["mesh"]["cols"])
-        source = mesh.size // 2 if block["wave"]["source"] < 0 else block["wave"]["source"]
+        gain, low, high = relative_gain(base, pulsed, config["confidence"],
+                                        ctx.seeds.child("bootstrap").rng())
+        mesh, source = world.mesh, wave_source(world)
         speed = front_speed(mesh, source, completed_at)
         soups = switch["soups"]
         return PhaseResult(
@@ -220,13 +222,13 @@ class Phase4:
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
     ) -> Iterator[Event]:
         """Re-run everything from the seed and the adapters the run copied."""
-        block = spec.block("phase4")
-        return _all_events(block, Registry(run_dir / RUN_COPY), spec.seed)
+        block, seeds = spec.block("phase4"), Seeds.of(spec.seed)
+        engine = _engine(block, Registry(run_dir / RUN_COPY))
+        return _all_events(block, engine, seeds, wave_world(block, engine, seeds.child("wave")))
 
     def state_bytes(self, spec: Spec) -> int | None:
         """One byte a cell of the wave's world."""
-        mesh = spec.block("phase4")["wave"]["mesh"]
-        return int(mesh["rows"] * mesh["cols"] * mesh["tile"] ** 2)
+        return _wave_config(spec.block("phase4")).cells
 
 
 def _copy_adapters(block: Mapping[str, Any], run_dir: Path) -> Registry:

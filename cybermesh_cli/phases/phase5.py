@@ -26,6 +26,7 @@ from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.shards.runtime import Runtime, mean_shortest_hops, run_wall_clock
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_5_load_test"
@@ -62,9 +63,9 @@ def _inject_random(runtime: Runtime, rng: np.random.Generator, tick: int, shard:
 
 
 def load_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
-                seed: np.random.SeedSequence) -> Iterator[Event]:
+                seeds: Seeds) -> Iterator[Event]:
     """Every K's trials, then the overload burst, as summary events."""
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng()
     for tick, k in enumerate(block["ks"]):
         latencies: list[int] = []
         drops = delivered = expired = makespan = 0
@@ -136,7 +137,7 @@ class Phase5:
         results: list[dict[str, Any]] = []
         overload: dict[str, Any] = {}
         with ctx.progress("K shards in flight, then the burst", len(block["ks"]) + 1) as advance:
-            for event in load_events(block, corpus.keys, corpus.shards, ctx.seeds(1)[0]):
+            for event in load_events(block, corpus.keys, corpus.shards, ctx.seeds.child("load")):
                 ctx.events.emit(event.type, event.tick, event.payload)
                 ctx.events.flush()
                 advance(1)
@@ -145,7 +146,7 @@ class Phase5:
                 else:
                     overload = event.payload
         wall_clock = self._wall_clock(ctx, block, corpus.keys, corpus.shards)
-        probe_rng = np.random.default_rng(ctx.spec.seed)
+        probe_rng = ctx.seeds.child("limit").rng()
         sample = _runtime(block, corpus.keys, corpus.shards, probe_rng)
         hops = mean_shortest_hops(sample.tables, corpus.shards, probe_rng)
         bots = block["bots"]
@@ -179,7 +180,7 @@ class Phase5:
 
         Not replayed: wall-clock figures differ from run to run.
         """
-        rng = np.random.default_rng(ctx.spec.seed + 1)
+        rng = ctx.seeds.child("wall_clock").rng()
         rows = []
         with ctx.progress("asyncio wall-clock mode", len(block["ks"])) as advance:
             for k in block["ks"]:
@@ -195,7 +196,7 @@ class Phase5:
         """Re-run every trial from the seed and the stored vectors."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return load_events(spec.block("phase5"), stored["keys"], stored["shards"],
-                           np.random.SeedSequence(spec.seed).spawn(1)[0])
+                           Seeds.of(spec.seed).child("load"))
 
     def state_bytes(self, spec: Spec) -> int | None:
         """Return None: the load test keeps no grid."""

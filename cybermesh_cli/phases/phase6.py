@@ -27,6 +27,8 @@ from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.hints import Trails, search
 from cybermesh_cli.topology import Mesh
+from cybermesh_cli.seeds import Seeds
+from cybermesh_cli.shards.layout import place_topics
 from cybermesh_cli.shards.routing import RoutingTables
 from cybermesh_cli.spec import Spec
 
@@ -34,9 +36,9 @@ SECTION = "phase_6_energy_hints"
 WORKLOADS = ("uniform", "skewed")
 
 
-def _tables(block: Mapping[str, Any], keys: Vectors, seed: int) -> RoutingTables:
+def _tables(block: Mapping[str, Any], keys: Vectors, seeds: Seeds) -> RoutingTables:
     mesh = Mesh(block["mesh"]["rows"], block["mesh"]["cols"])
-    placement = np.random.default_rng(seed).permutation(len(keys))[:mesh.size]
+    placement = place_topics(mesh, keys, seeds)
     return RoutingTables(mesh, keys[placement], block["horizon"])
 
 
@@ -60,14 +62,15 @@ def workload(kind: str, block: Mapping[str, Any], tables: RoutingTables, shards:
 
 
 def run_arm(tables: RoutingTables, goals: NDArray[np.int64], origins: NDArray[np.int64],
-            seed: int, half_life: float | None, block: Mapping[str, Any]
+            seeds: Seeds, half_life: float | None, block: Mapping[str, Any]
             ) -> tuple[dict[str, Any], float]:
     """Search every shard in order (one a tick); return the arm's summary and its CPU seconds.
 
     CPU time of this thread, not the wall clock: another process on the machine does not
-    change it, so the two arms can be compared on a busy machine.
+    change it, so the two arms can be compared on a busy machine. The arm's random choices
+    come from its own child of ``seeds`` (``plain`` or ``hints-<half-life>``).
     """
-    rng = np.random.default_rng(seed)
+    rng = seeds.child("plain" if half_life is None else f"hints-{half_life:g}").rng()
     trails = None if half_life is None else Trails(tables.mesh, half_life, block["gradient"])
     hops = np.empty(len(goals), np.int64)
     delivered = most_entries = 0
@@ -96,10 +99,9 @@ def run_arm(tables: RoutingTables, goals: NDArray[np.int64], origins: NDArray[np
         "moves_digest": digest.hexdigest()}, seconds
 
 
-def _median_interval(values: NDArray[np.float64], seed: int,
+def _median_interval(values: NDArray[np.float64], rng: np.random.Generator,
                      resamples: int = 2000) -> tuple[float, float]:
     """95% percentile-bootstrap interval of the median."""
-    rng = np.random.default_rng(seed)
     draws = rng.choice(values, (resamples, len(values)), replace=True)
     medians = np.median(draws, axis=1)
     return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
@@ -121,18 +123,30 @@ def decay_check(block: Mapping[str, Any]) -> dict[str, float]:
 
 
 def hint_events(block: Mapping[str, Any], keys: Vectors, shards: Vectors,
-                labels: NDArray[np.int64], seed: int) -> Iterator[Event]:
-    """Both workloads with and without hints, the half-life sweep, and the decay check."""
-    tables = _tables(block, keys, seed)
+                labels: NDArray[np.int64], seeds: Seeds) -> Iterator[Event]:
+    """Both workloads with and without hints, the half-life sweep, one more gossip round, decay.
+
+    The gossip baseline searches the same shards without hints over tables gossiped one round
+    further (horizon + 1): the other way to spend messages on shorter paths.
+    """
+    tables = _tables(block, keys, seeds)
+    wider = RoutingTables(tables.mesh, tables.keys, tables.horizon + 1)
     tick = 0
     for kind in WORKLOADS:
         goals, origins = workload(kind, block, tables, shards, labels,
-                                  np.random.default_rng([seed, WORKLOADS.index(kind)]))
+                                  seeds.child("workload").child(kind).rng())
         for half_life in [None, block["half_life"], *block["half_life_sweep"]]:
-            summary, _ = run_arm(tables, goals, origins, seed, half_life, block)
+            summary, _ = run_arm(tables, goals, origins, seeds.child("search").child(kind),
+                                 half_life, block)
             yield Event(tick, "hints.arm", {"workload": kind, "half_life": half_life,
                                                **summary})
             tick += 1
+        summary, _ = run_arm(wider, goals, origins, seeds.child("gossip").child(kind), None,
+                             block)
+        yield Event(tick, "hints.gossip", {"workload": kind, "horizon": wider.horizon,
+                                           "gossip_messages": wider.messages,
+                                           "base_gossip_messages": tables.messages, **summary})
+        tick += 1
     yield Event(tick, "hints.decay", decay_check(block))
 
 
@@ -140,30 +154,37 @@ class Phase6:
     """Driver for experiments/phase6.yaml."""
 
     phase = 6
-    replayed_types = ("hints.arm", "hints.decay")
+    replayed_types = ("hints.arm", "hints.gossip", "hints.decay")
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, route both workloads with and without hints, time the arms side by side."""
         block = ctx.spec.block("phase6")
         corpus = embed_corpus(ctx, block)
         arms: dict[tuple[str, float | None], dict[str, Any]] = {}
+        gossip: dict[str, dict[str, Any]] = {}
         decay: dict[str, float] = {}
-        arm_count = 2 * (2 + len(block["half_life_sweep"])) + 1
+        arm_count = 2 * (3 + len(block["half_life_sweep"])) + 1
         with ctx.progress("search arms (no hints, hints, half-life sweep)", arm_count) as advance:
             for event in hint_events(block, corpus.keys, corpus.shards, corpus.labels,
-                                     ctx.spec.seed):
+                                     ctx.seeds):
                 ctx.events.emit(event.type, event.tick, event.payload)
                 advance(1)
                 if event.type == "hints.arm":
                     arms[(event.payload["workload"], event.payload["half_life"])] = \
                         event.payload
+                elif event.type == "hints.gossip":
+                    gossip[event.payload["workload"]] = event.payload
                 else:
                     decay = event.payload
         ctx.events.flush()
         overhead = self._timing(ctx, block, corpus.keys, corpus.shards, corpus.labels)
         half_life = block["half_life"]
-        change = {kind: arms[(kind, half_life)]["mean_hops"] / arms[(kind, None)]["mean_hops"]
-                  - 1.0 for kind in WORKLOADS}
+        hinted = {kind: arms[(kind, half_life)]["mean_hops"] for kind in WORKLOADS}
+        change = {kind: hinted[kind] / arms[(kind, None)]["mean_hops"] - 1.0
+                  for kind in WORKLOADS}
+        against_gossip = {kind: gossip[kind]["mean_hops"] / hinted[kind] - 1.0
+                          for kind in WORKLOADS}
+        trail_messages = {kind: _trail_messages(arms[(kind, half_life)]) for kind in WORKLOADS}
         judged = block["judged_on"]
         looping = sum(a["shards"] - a["within_search_bound"] for a in arms.values()) + sum(
             a["most_entries_of_a_bot"] > a["entry_bound"] for a in arms.values()) + sum(
@@ -172,14 +193,23 @@ class Phase6:
             measured={
                 f"{SECTION}.path_length.min_reduction": -change[judged],
                 f"{SECTION}.compute.max_overhead": overhead[judged]["overhead"],
+                f"{SECTION}.path_length.min_reduction_every_workload": -max(change.values()),
+                f"{SECTION}.baseline.min_gain_over_more_gossip": min(against_gossip.values()),
                 f"{SECTION}.trails.max_relative_error": decay["relative_error"],
                 f"{SECTION}.routing.max_loops_or_deadlocks": float(looping),
             },
             figures={"judged_on": judged,
                      "path_length_change": {k: round(v, 4) for k, v in change.items()},
+                     "more_gossip": {k: {"mean_hops": gossip[k]["mean_hops"],
+                                         "horizon": gossip[k]["horizon"],
+                                         "extra_gossip_messages": gossip[k]["gossip_messages"]
+                                         - gossip[k]["base_gossip_messages"],
+                                         "trail_messages_at_most": trail_messages[k],
+                                         "hints_shorter_by": round(against_gossip[k], 4)}
+                                     for k in WORKLOADS},
                      "compute": overhead, "decay": decay,
                      "arms": [{**a, "half_life": h} for (_, h), a in arms.items()]},
-            plots=_plots(ctx.dir, arms, half_life),
+            plots=_plots(ctx.dir, arms, gossip, half_life),
         )
 
     def _timing(self, ctx: RunContext, block: Mapping[str, Any], keys: Vectors,
@@ -189,21 +219,22 @@ class Phase6:
         The value judged is the median of the paired overheads; the figures give its 95%
         bootstrap interval (not replayed: timings differ from run to run).
         """
-        tables = _tables(block, keys, ctx.spec.seed)
+        seeds = ctx.seeds
+        tables = _tables(block, keys, seeds)
         result = {}
         for kind in WORKLOADS:
             goals, origins = workload(kind, block, tables, shards, labels,
-                                      np.random.default_rng([ctx.spec.seed,
-                                                             WORKLOADS.index(kind)]))
+                                      seeds.child("workload").child(kind).rng())
             times: dict[str, list[float]] = {"plain": [], "hints": []}
             for repeat in range(block["repeats"]):
                 arms = ("plain", "hints") if repeat % 2 == 0 else ("hints", "plain")
                 for arm in arms:
                     half_life = None if arm == "plain" else block["half_life"]
-                    times[arm].append(run_arm(tables, goals, origins, ctx.spec.seed,
-                                              half_life, block)[1])
+                    times[arm].append(run_arm(tables, goals, origins,
+                                              seeds.child("search").child(kind), half_life,
+                                              block)[1])
             paired = np.array(times["hints"]) / np.array(times["plain"]) - 1.0
-            low, high = _median_interval(paired, ctx.spec.seed)
+            low, high = _median_interval(paired, seeds.child("bootstrap").child(kind).rng())
             result[kind] = {"plain_cpu_s": round(float(np.median(times["plain"])), 5),
                             "hints_cpu_s": round(float(np.median(times["hints"])), 5),
                             "overhead": round(float(np.median(paired)), 4),
@@ -219,15 +250,20 @@ class Phase6:
         """Re-route every arm from the seed and the stored vectors."""
         stored = load_file(str(run_dir / VECTORS_FILE))
         return hint_events(spec.block("phase6"), stored["keys"], stored["shards"],
-                           stored["labels"], spec.seed)
+                           stored["labels"], Seeds.of(spec.seed))
 
     def state_bytes(self, spec: Spec) -> int | None:
         """Return None: the hint experiment keeps no grid."""
         return None
 
 
+def _trail_messages(arm: Mapping[str, Any]) -> int:
+    """Bound the messages trails cost: a deposit reaches each bot of a delivered path once."""
+    return int(round(arm["delivered"] * (arm["mean_hops"] + 1)))
+
+
 def _plots(folder: Path, arms: Mapping[tuple[str, float | None], Mapping[str, Any]],
-           half_life: float) -> list[str]:
+           gossip: Mapping[str, Mapping[str, Any]], half_life: float) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -235,11 +271,13 @@ def _plots(folder: Path, arms: Mapping[tuple[str, float | None], Mapping[str, An
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     x = np.arange(len(WORKLOADS))
-    for offset, (label, h) in ((-0.2, ("no hints", None)), (0.2, ("hints", half_life))):
-        means = [arms[(k, h)]["mean_hops"] for k in WORKLOADS]
-        p95 = [arms[(k, h)]["p95_hops"] for k in WORKLOADS]
-        left.bar(x + offset, means, 0.4, label=f"{label} (mean)")
-        left.scatter(x + offset, p95, marker="_", s=300, color="black")
+    bars = {"no hints": [arms[(k, None)] for k in WORKLOADS],
+            "hints": [arms[(k, half_life)] for k in WORKLOADS],
+            "one more gossip round": [gossip[k] for k in WORKLOADS]}
+    for offset, (label, rows) in zip((-0.27, 0.0, 0.27), bars.items(), strict=True):
+        left.bar(x + offset, [r["mean_hops"] for r in rows], 0.27, label=f"{label} (mean)")
+        left.scatter(x + offset, [r["p95_hops"] for r in rows], marker="_", s=200,
+                     color="black")
     left.set(xticks=x, xticklabels=WORKLOADS, ylabel="hops per shard",
              title="path length (bars: mean, ticks: p95)")
     left.legend()

@@ -123,14 +123,12 @@ class Phase7:
         self, spec: Spec, events: Sequence[Mapping[str, Any]], run_dir: Path
     ) -> Iterator[Event]:
         """Re-run the world from its saved spec, vectors and adapter up to the last logged tick."""
-        from safetensors.numpy import load_file
-
         from cybermesh_cli.dashboard.simulation import simulation_for
         from cybermesh_cli.pulses.registry import RUN_COPY, Registry
-        from cybermesh_cli.runs.record import VECTORS_FILE
         from cybermesh_cli.spec import load_spec
+        from cybermesh_cli.world import stored_vectors
 
-        stored = load_file(str(run_dir / VECTORS_FILE))
+        stored = stored_vectors(run_dir)
         simulation = simulation_for(load_spec(run_dir / WORLD_SPEC), stored["keys"],
                                     stored["shards"], spec.block("phase7")["wave"],
                                     Registry(run_dir / RUN_COPY))

@@ -22,23 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import embed_corpus
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.memory import Memory, Recall, exact_knn, recall
-from cybermesh_cli.shards.routing import RoutingTables
+from cybermesh_cli.shards.memory import exact_knn
 from cybermesh_cli.spec import Spec
-from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.memory import MEMORY_FILE, MEMORY_META, MemoryLayer, save_memory
 from cybermesh_cli.world.shards import ShardLayer
 
 SECTION = "phase_8_memory_recall"
-MEMORY_FILE = "memory.safetensors"
-MEMORY_META = "memory.json"
 PLOT = "recall.png"
 
 
@@ -85,13 +83,16 @@ def world_block(block: Mapping[str, Any], side: int | None = None,
     return dict(world)
 
 
-def filled_world(block: Mapping[str, Any], store: Store, seed: int,
+def filled_world(block: Mapping[str, Any], store: Store, seeds: Seeds,
                  events: list[Event] | None = None, side: int | None = None,
                  horizon: int | None = None) -> World:
-    """Build the world, store every vector from a random bot, and let the memory settle."""
-    world = World(WorldConfig.from_block(world_block(block, side, horizon)), seed,
-                  keys=store.topic_keys, vectors=store.vectors)
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
+    """Build the world, store every vector from a random bot, and let the memory settle.
+
+    The world draws from ``seeds``' ``world`` child, the stores' origins from ``stores``.
+    """
+    world = World(WorldConfig.from_block(world_block(block, side, horizon)),
+                  seeds.child("world"), keys=store.topic_keys, vectors=store.vectors)
+    rng = seeds.child("stores").rng()
     for entry in range(len(store.vectors)):
         event = world.remember(entry, int(rng.integers(0, world.mesh.size)))
         if events is not None:
@@ -109,10 +110,10 @@ def judged_probe(world: World, fraction: float) -> int:
 
 
 def query_events(world: World, store: Store, block: Mapping[str, Any], probes: Sequence[int],
-                 seed: int) -> Iterator[Event]:
+                 seeds: Seeds) -> Iterator[Event]:
     """Run every query at every probe count, yielding probe and result events."""
     query = block["query"]
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    rng = seeds.child("queries").rng()
     tick = 0
     for probe in probes:
         for index, vector in enumerate(store.queries):
@@ -129,19 +130,59 @@ def query_events(world: World, store: Store, block: Mapping[str, Any], probes: S
             tick += 1
 
 
-def _layers(world: World) -> tuple[Memory, ShardLayer]:
+def _layers(world: World) -> tuple[MemoryLayer, ShardLayer]:
     if world.memory is None or world.shards is None:
         raise InputError("phase8.world: the world needs shards and a memory block")
     return world.memory, world.shards
 
 
 def _truth(world: World, store: Store, k: int) -> list[set[int]]:
-    held, _ = _layers(world)[0].owners()
+    held, _ = _layers(world)[0].store.owners()
     return [set(exact_knn(store.vectors, held, q, k).tolist()) for q in store.queries]
 
 
 def _recall(found: Sequence[Sequence[int]], truth: Sequence[set[int]], k: int) -> float:
-    return float(np.mean([len(set(f) & t) / k for f, t in zip(found, truth, strict=True)]))
+    return float(np.mean(_per_query(found, truth, k)))
+
+
+def _per_query(found: Sequence[Sequence[int]], truth: Sequence[set[int]], k: int) -> list[float]:
+    return [len(set(f) & t) / k for f, t in zip(found, truth, strict=True)]
+
+
+def recall_interval(per_query: Sequence[float], rng: np.random.Generator,
+                    resamples: int = 4000) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of mean recall, resampling the queries."""
+    values = np.asarray(per_query, float)
+    means = rng.choice(values, (resamples, len(values)), replace=True).mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def distinct_recall(found: Sequence[Sequence[int]], truth: Sequence[Sequence[int]],
+                    texts: int) -> float:
+    """Recall over distinct texts: a variant counts as its text (entry modulo ``texts``)."""
+    shares = []
+    for hits, best in zip(found, truth, strict=True):
+        wanted = {e % texts for e in best}
+        shares.append(len({e % texts for e in hits} & wanted) / len(wanted))
+    return float(np.mean(shares))
+
+
+def trained_ivf(store: Store, lists: int, k: int, probes: Sequence[int],
+                truth: Sequence[set[int]], seed: int) -> list[dict[str, float]]:
+    """FAISS IVF-flat trained by FAISS's own k-means (``lists`` lists) over everything stored."""
+    import faiss
+
+    dim = store.vectors.shape[1]
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+    ivf.cp.seed = seed
+    ivf.train(store.vectors)
+    ivf.add(store.vectors)
+    rows = []
+    for probe in probes:
+        ivf.nprobe = probe
+        _, found = ivf.search(store.queries, k)
+        rows.append({"probe": probe, "recall": round(_recall(found.tolist(), truth, k), 4)})
+    return rows
 
 
 def _mesh_rows(ends: Sequence[Mapping[str, Any]], truth: Sequence[set[int]], k: int,
@@ -163,7 +204,7 @@ def ivf_rows(world: World, store: Store, k: int, probes: Sequence[int],
     import faiss
 
     memory, shards = _layers(world)
-    held, _ = memory.owners()
+    held, _ = memory.store.owners()
     dim = store.vectors.shape[1]
     quantizer = faiss.IndexFlatIP(dim)
     quantizer.add(shards.keys)
@@ -187,7 +228,7 @@ def indexes(world: World, store: Store, block: Mapping[str, Any], probes: Sequen
     import faiss
 
     k = block["query"]["k"]
-    held, _ = _layers(world)[0].owners()
+    held, _ = _layers(world)[0].store.owners()
     stored, queries = store.vectors[held], store.queries
     began = time.perf_counter()
     scores = queries @ stored.T
@@ -207,14 +248,14 @@ def indexes(world: World, store: Store, block: Mapping[str, Any], probes: Sequen
                      **hnsw_config}}
 
 
-def _at_fraction(block: Mapping[str, Any], store: Store, seed: int, side: int | None,
+def _at_fraction(block: Mapping[str, Any], store: Store, seeds: Seeds, side: int | None,
                  horizon: int | None) -> dict[str, Any]:
     """Mesh and IVF recall at the judged share of bots, for one mesh side and horizon."""
-    world = filled_world(block, store, seed, side=side, horizon=horizon)
+    world = filled_world(block, store, seeds, side=side, horizon=horizon)
     probe = judged_probe(world, block["judge_probe_fraction"])
     k = block["query"]["k"]
     truth = _truth(world, store, k)
-    ends = [e.payload for e in query_events(world, store, block, [probe], seed)
+    ends = [e.payload for e in query_events(world, store, block, [probe], seeds)
             if e.type == "query.end"]
     mesh = _mesh_rows(ends, truth, k, [probe])[0]
     ivf = ivf_rows(world, store, k, [probe], truth)
@@ -224,7 +265,7 @@ def _at_fraction(block: Mapping[str, Any], store: Store, seed: int, side: int | 
             "hops": mesh["hops"], "visited": mesh["visited"]}
 
 
-def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors
+def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors, seeds: Seeds
                  ) -> list[dict[str, Any]]:
     """Measure whether pulsing helps the memory under noise: paired worlds, pulsed or not.
 
@@ -235,7 +276,6 @@ def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors
     """
     from cybermesh_cli.paths import resource
     from cybermesh_cli.pulses.adapters import PulseEngine
-    from cybermesh_cli.pulses.nca import NeuralCA
     from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.spec import load_spec
 
@@ -244,17 +284,18 @@ def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors
     noisy_block = {**phase3, "memory": {"capacity": 64},
                    "shards": {**phase3["shards"], "every": config["inject_every"]}}
     registry = Registry(resource(config["registry"]))
-    hidden = int(registry.info(config["adapter"]).training["hidden"])
     rows = []
     for rate in config["noise_rates"]:
         for pulsed in (False, True):
             counts: dict[str, int] = {}
-            for seed in range(config["seeds"]):
+            for index in range(config["seeds"]):
                 world_config = WorldConfig.from_block(noisy_block,
                                                       noise={"mode": "flip", "rate": rate})
-                engine = PulseEngine(NeuralCA(world_config.rule, hidden), registry) \
+                engine = PulseEngine.for_adapter(registry, config["adapter"], world_config.rule) \
                     if pulsed else None
-                world = World(world_config, seed, keys=keys, vectors=shards, engine=engine)
+                # pulsed and unpulsed worlds are paired: the same seeds, so the same noise
+                world = World(world_config, seeds.child(f"rate-{rate:g}").child(f"world-{index}"),
+                              keys=keys, vectors=shards, engine=engine)
                 if world.pulses is not None:
                     for bot in range(world.mesh.size):
                         world.pulses.start(bot, config["adapter"], 0, config["ticks"])
@@ -269,58 +310,6 @@ def tier3_effect(block: Mapping[str, Any], keys: Vectors, shards: Vectors
     return rows
 
 
-def save_memory(folder: Path, world: World, store: Store, block: Mapping[str, Any]) -> None:
-    """Keep what `cybermesh recall` needs: vectors, bots' keys, who holds what, the texts."""
-    memory, shards = _layers(world)
-    held, owners = memory.owners()
-    save_file({"vectors": store.vectors, "keys": shards.keys, "held": held,
-               "owners": owners, "queries": store.queries, "topic_keys": store.topic_keys},
-              str(folder / MEMORY_FILE))
-    routing = shards.tables
-    (folder / MEMORY_META).write_text(json.dumps({
-        "rows": world.mesh.rows, "cols": world.mesh.cols, "neighbourhood": 8, "torus": True,
-        "horizon": routing.horizon, "capacity": memory.capacity,
-        "k": block["query"]["k"], "max_hops": block["query"]["max_hops"],
-        "probe": judged_probe(world, block["judge_probe_fraction"]),
-        "embedder": dict(block["embedder"]), "texts": store.texts,
-        "query_texts": store.query_texts}, indent=1))
-
-
-@dataclass(frozen=True)
-class RunMemory:
-    """A finished run's memory, ready to query: tables, who holds what, vectors, texts."""
-
-    tables: RoutingTables
-    memory: Memory
-    vectors: Vectors
-    texts: list[str]
-    meta: dict[str, Any]
-
-    def query(self, vector: Vectors, origin: int, k: int, probe: int) -> Recall:
-        """Route one query vector through the run's mesh (see :func:`shards.memory.recall`)."""
-        if not 0 <= origin < self.tables.mesh.size:
-            raise InputError(f"--origin {origin}: the mesh has bots 0 to "
-                             f"{self.tables.mesh.size - 1}")
-        return recall(self.tables, self.memory, self.vectors, vector, origin, k, probe,
-                      int(self.meta["max_hops"]))
-
-
-def open_memory(folder: Path) -> RunMemory:
-    """Load what :func:`save_memory` kept in a run folder; one line if it is not there."""
-    if not (folder / MEMORY_FILE).is_file() or not (folder / MEMORY_META).is_file():
-        raise InputError(f"{folder}: not a memory run (it needs {MEMORY_FILE} and "
-                         f"{MEMORY_META}; run experiments/memory.yaml)")
-    try:
-        kept = load_file(str(folder / MEMORY_FILE))
-        meta = json.loads((folder / MEMORY_META).read_text())
-        mesh = Mesh(meta["rows"], meta["cols"], meta["neighbourhood"], meta["torus"])
-        tables = RoutingTables(mesh, kept["keys"], meta["horizon"])
-        memory = Memory.from_owners(mesh.size, meta["capacity"], kept["held"], kept["owners"])
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise InputError(f"{folder}: unreadable memory ({exc})") from None
-    return RunMemory(tables, memory, kept["vectors"], list(meta["texts"]), meta)
-
-
 class Phase8:
     """Driver for experiments/memory.yaml."""
 
@@ -331,20 +320,25 @@ class Phase8:
         """Embed, store, settle, query at every probe count, compare, sweep, plot."""
         block = ctx.spec.block("phase8")
         corpus = embed_corpus(ctx, block)
-        rng = np.random.default_rng(ctx.seeds(1)[0])
+        rng = ctx.seeds.child("split").rng()
         store = split_corpus(corpus.keys, corpus.shards, corpus.labels, corpus.texts, block, rng)
         events: list[Event] = []
-        world = filled_world(block, store, ctx.spec.seed, events)
+        world = filled_world(block, store, ctx.seeds.child("memory"), events)
         for event in events:
             ctx.events.emit(event.type, event.tick, event.payload)
-        memory, _ = _layers(world)
-        save_memory(ctx.dir, world, store, block)
+        layer, _ = _layers(world)
+        memory = layer.store
         judged = judged_probe(world, block["judge_probe_fraction"])
+        save_memory(ctx.dir, layer, store.vectors, store.texts, store.queries,
+                    store.topic_keys, {"k": block["query"]["k"],
+                                       "max_hops": block["query"]["max_hops"],
+                                       "probe": judged, "embedder": dict(block["embedder"]),
+                                       "query_texts": store.query_texts})
         probes = sorted({*block["query"]["probes"], judged})
         k = block["query"]["k"]
         ends, qps = [], {}
         began = time.perf_counter()
-        for event in query_events(world, store, block, probes, ctx.spec.seed):
+        for event in query_events(world, store, block, probes, ctx.seeds.child("memory")):
             ctx.events.emit(event.type, event.tick, event.payload)
             if event.type == "query.end":
                 ends.append(event.payload)
@@ -356,31 +350,51 @@ class Phase8:
         mesh = [{**row, "qps": round(qps[row["probe"]], 1)}
                 for row in _mesh_rows(ends, truth, k, probes)]
         compared = indexes(world, store, block, probes, truth)
-        gaps = [i["recall"] - m["recall"] for i, m in zip(compared["ivf"], mesh, strict=True)]
-        horizons = [_at_fraction(block, store, ctx.spec.seed, None, h)
+        horizons = [_at_fraction(block, store, ctx.seeds.child(f"horizon-{h}"), None, h)
                     for h in block["horizons"]]
-        sizes = [_at_fraction(block, store, ctx.spec.seed, side, None)
+        sizes = [_at_fraction(block, store, ctx.seeds.child(f"{side}x{side}"), side, None)
                  for side in block["sizes"]]
         with ctx.console.status("tier 3: noisy worlds with and without pulses ..."):
-            tier3 = tier3_effect(block, corpus.keys, corpus.shards)
+            tier3 = tier3_effect(block, corpus.keys, corpus.shards, ctx.seeds.child("tier3"))
         everything = np.arange(len(store.vectors))
-        truth_all = [set(exact_knn(store.vectors, everything, q, k).tolist())
-                     for q in store.queries]
-        judged_hits = [e["hits"] for e in ends if e["probe"] == judged]
+        best_all = [exact_knn(store.vectors, everything, q, k).tolist() for q in store.queries]
+        truth_all = [set(b) for b in best_all]
+        judged_end = [e for e in ends if e["probe"] == judged]
+        judged_hits = [e["hits"] for e in judged_end]
+        per_query = _per_query(judged_hits, truth_all, k)
+        low, high = recall_interval(per_query, ctx.seeds.child("bootstrap").rng())
+        texts = len(store.vectors) // (block["store"]["variants"] + 1)
+        ivf_trained = trained_ivf(store, world.mesh.size, k, probes, truth_all,
+                                  ctx.seeds.child("kmeans").integer() % 2**31)
+        mesh_all = {int(row["probe"]): _recall([e["hits"] for e in ends
+                                                if e["probe"] == row["probe"]],
+                                          truth_all, k) for row in mesh}
+        trained_gap = max(i["recall"] - mesh_all[int(i["probe"])] for i in ivf_trained)
+        visited = float(np.mean([e["visited"] for e in judged_end]))
+        judged_recall = {
+            "against_everything_stored": round(float(np.mean(per_query)), 4),
+            "ci95": [round(low, 4), round(high, 4)],
+            "against_what_is_held": next(m["recall"] for m in mesh if m["probe"] == judged),
+            "distinct_texts": round(distinct_recall(judged_hits, best_all, texts), 4),
+            "bots_visited": round(visited, 2), "bots_visited_fraction":
+                round(visited / world.mesh.size, 4),
+            "hops": round(float(np.mean([e["hops"] for e in judged_end])), 2)}
         figures = {"stored": len(store.vectors), "queries": len(store.queries),
-                   "recall_of_everything_stored": round(_recall(judged_hits, truth_all, k), 4),
+                   "judged": judged_recall, "ivf_trained": ivf_trained,
+                   "recall_of_everything_stored": judged_recall["against_everything_stored"],
                    "held": len(memory), "evicted": memory.evicted,
                    "capacity": memory.capacity, "bots": world.mesh.size,
                    "judged_probe": judged, "mesh": mesh, **compared,
                    "horizons": horizons, "sizes": sizes, "tier3": tier3}
         from cybermesh_cli.phases.phase8_plots import plot_recall
 
-        plot_recall(ctx.dir / PLOT, mesh, compared["ivf"], sizes, horizons, world.mesh.size)
+        plot_recall(ctx.dir / PLOT, mesh, compared["ivf"], ivf_trained, mesh_all, sizes,
+                    horizons, world.mesh.size)
         return PhaseResult(
             measured={
-                f"{SECTION}.recall.min_recall_at_10": next(m["recall"] for m in mesh
-                                                           if m["probe"] == judged),
-                f"{SECTION}.ivf.max_recall_gap": max(gaps),
+                f"{SECTION}.recall.min_recall_at_10_lower_ci": low,
+                f"{SECTION}.cost.max_bots_visited_fraction": visited / world.mesh.size,
+                f"{SECTION}.ivf.max_recall_gap_trained": trained_gap,
             },
             figures=figures, plots=[PLOT])
 
@@ -394,11 +408,12 @@ class Phase8:
         store = Store(kept["vectors"], meta["texts"], kept["queries"], meta["query_texts"],
                       kept["topic_keys"])
         world_events: list[Event] = []
-        world = filled_world(block, store, spec.seed, world_events)
+        seeds = Seeds.of(spec.seed).child("memory")
+        world = filled_world(block, store, seeds, world_events)
         judged = judged_probe(world, block["judge_probe_fraction"])
         yield from world_events
         yield from query_events(world, store, block, sorted({*block["query"]["probes"], judged}),
-                                spec.seed)
+                                seeds)
 
     def state_bytes(self, spec: Spec) -> int | None:
         """Return None: the memory keeps no grid dump."""

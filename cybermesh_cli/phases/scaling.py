@@ -19,9 +19,11 @@ import psutil
 
 from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
-from cybermesh_cli.phases.tally import Tally
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.stats import wilson
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.tally import Tally
 
 SECTION = "phase_3_integration"
 
@@ -32,11 +34,14 @@ def sized(block: Mapping[str, Any], side: int) -> dict[str, Any]:
 
 
 def size_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors, labels: Any,
-                seed: int, ticks: int, progress: Any = None) -> Iterator[Event]:
-    """Run the world at every size; one ``scale.size`` event each, with its figures."""
+                seeds: Seeds, ticks: int, progress: Any = None) -> Iterator[Event]:
+    """Run the world at every size; one ``scale.size`` event each, with its figures.
+
+    Each size's world draws from its own child of ``seeds`` (``8x8``, ``16x16``, ...).
+    """
     for side in block["scale"]["sides"]:
-        world = World(WorldConfig.from_block(sized(block, side)), seed, keys=keys,
-                      vectors=vectors)
+        world = World(WorldConfig.from_block(sized(block, side)), seeds.child(f"{side}x{side}"),
+                      keys=keys, vectors=vectors)
         tally = Tally(labels, world.bot_topics)
         world.add_observer(tally)
         rss = psutil.Process().memory_info().rss
@@ -49,14 +54,18 @@ def size_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors, label
             if tick % 100 == 0:
                 peak = max(peak, psutil.Process().memory_info().rss)
         seconds, cpu_seconds = time.perf_counter() - began, time.process_time() - cpu
-        for shard in world.shards.shards if world.shards is not None else ():
-            tally.retire(shard)
+        tally.finish(world)
         finished = tally.outcomes["delivered"] + tally.outcomes["dropped"]
+        delivery = tally.delivery(ticks - 1, world.config.shards.every
+                                  if world.config.shards else 0)
         yield Event(ticks - 1, "scale.size", {
             "side": side, "bots": world.config.bots, "grid": world.grid.digest(),
             "shards": sum(tally.outcomes.values()), "delivered": tally.outcomes["delivered"],
             "dropped": tally.outcomes["dropped"], "finished": finished,
             "delivered_to_topic": tally.delivered_to_topic,
+            "judged": delivery["judged"], "delivered_judged": delivery["delivered"]["count"],
+            "right_bot": delivery["right_bot"]["count"],
+            "right_topic": delivery["right_topic"]["count"],
             "hop_events": tally.hop_events, "hops_recomputed": tally.hops_recomputed,
             "tracking_ok": tally.tracking_ok, "tracking_total": tally.tracking_total,
             "max_distance": round(tally.distance_max, 6)})
@@ -76,14 +85,22 @@ def rows(sizes: Sequence[Mapping[str, Any]], timings: Sequence[Mapping[str, Any]
             "us_per_bot_tick": round(1e6 * timing["seconds"] / (ticks * p["bots"]), 3),
             "cpu_us_per_bot_tick": round(1e6 * timing["cpu_seconds"] / (ticks * p["bots"]), 3),
             "peak_rss_mb": timing["rss_mb"],
-            "delivery_rate": round(p["delivered"] / max(p["finished"], 1), 4),
-            "delivered_to_topic": round(p["delivered_to_topic"] / max(p["delivered"], 1), 4),
+            "judged": p["judged"],
+            "delivered": _rate(p["delivered_judged"], p["judged"]),
+            "right_bot": _rate(p["right_bot"], p["judged"]),
+            "right_topic": _rate(p["right_topic"], p["judged"]),
             "tracking_accuracy": round(p["tracking_ok"] / p["tracking_total"], 4)
             if p["tracking_total"] else None,  # a mesh too small to launch carriers
             "max_distance": p["max_distance"],
             "hop_agreement": 1.0 if p["hop_events"] == p["hops_recomputed"] else 0.0,
             "shards": p["shards"]})
     return table
+
+
+def _rate(count: int, judged: int) -> dict[str, Any]:
+    """Return a proportion of the judged shards with its 95% Wilson interval ([0, 1]: none)."""
+    low, high = wilson(count, judged) if judged else (0.0, 1.0)
+    return {"rate": round(count / max(judged, 1), 4), "ci95": [round(low, 4), round(high, 4)]}
 
 
 def growth_exponent(table: Sequence[Mapping[str, Any]]) -> float:
@@ -105,6 +122,10 @@ def result(ctx: RunContext, sizes: list[dict[str, Any]], timings: list[dict[str,
                 (r["tracking_accuracy"] for r in table if r["tracking_accuracy"] is not None),
                 default=0.0),
             f"{SECTION}.event_log.min_hop_agreement": min(r["hop_agreement"] for r in table),
+            f"{SECTION}.delivery.min_delivered_lower_ci": min(
+                r["delivered"]["ci95"][0] for r in table),
+            f"{SECTION}.delivery.min_right_bot_lower_ci": min(
+                r["right_bot"]["ci95"][0] for r in table),
             f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
         },
         figures={"ticks_per_size": ticks, "sizes": table,

@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.pulses.nca import NeuralCA
 from cybermesh_cli.pulses.registry import AdapterInfo, Registry
-from cybermesh_cli.substrate.rules import parse_rule
+from cybermesh_cli.substrate.rules import Rule, parse_rule
+
 
 class PulseEngine:
     """The neural CA with adapters loaded by name; steps cells under one adapter or the base.
@@ -33,6 +34,15 @@ class PulseEngine:
         self.model: Any = None  # peft.PeftModel once an adapter is loaded
         self.loaded: list[str] = []
         self.timings_ms: dict[str, list[float]] = {"load": [], "switch": [], "apply": []}
+
+    @classmethod
+    def for_adapter(cls, registry: Registry, adapter: str, rule: Rule | None = None,
+                    device: str = "cpu", hidden: int | None = None) -> PulseEngine:
+        """Build an engine whose base suits ``adapter``: its rule and hidden units unless given."""
+        training = registry.info(adapter).training
+        base = NeuralCA(rule or parse_rule(str(training.get("rule", ""))),
+                        int(hidden if hidden is not None else training["hidden"]))
+        return cls(base, registry, device)
 
     def load(self, name: str) -> AdapterInfo:
         """Load ``name`` from the registry (once) after checking it suits this base."""

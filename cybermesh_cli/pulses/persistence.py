@@ -20,32 +20,13 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.substrate import kernels
 from cybermesh_cli.substrate.library import PATTERNS_DIR
+from cybermesh_cli.substrate.noise import Noise
 from cybermesh_cli.substrate.rle import read_rle
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.substrate.shapes import orientations
 
 Batch = NDArray[np.uint8]  # (trials, H, W) cells of 0/1
 Stepper = Callable[[Batch], Batch]
-NOISE_MODES = ("flip", "dust")  # flip: any cell toggles; dust: dead cells turn alive
-
-
-@dataclass(frozen=True)
-class Noise:
-    """Independent per-cell, per-tick noise at ``rate``."""
-
-    mode: str
-    rate: float
-
-    def mask(self, rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.bool_]:
-        """Which cells the noise hits this tick."""
-        hits: NDArray[np.bool_] = rng.random(shape) < self.rate
-        return hits
-
-    def apply(self, cells: Batch, hits: NDArray[np.bool_]) -> Batch:
-        """Perturbed copy of ``cells``."""
-        if self.mode == "flip":
-            return cells ^ hits.astype(np.uint8)
-        return cells | hits.astype(np.uint8)
 
 
 def kernel_stepper(rule: Rule) -> Stepper:
@@ -135,7 +116,8 @@ def measure_lifetimes(
 
 
 def relative_gain(
-    base: NDArray[np.int64], pulsed: NDArray[np.int64], confidence: float, seed: int
+    base: NDArray[np.int64], pulsed: NDArray[np.int64], confidence: float,
+    rng: np.random.Generator,
 ) -> tuple[float, float, float]:
     """mean(pulsed) / mean(base) - 1, with a paired bootstrap (BCa) confidence interval."""
     from scipy.stats import bootstrap
@@ -146,6 +128,6 @@ def relative_gain(
 
     result = bootstrap((base.astype(float), pulsed.astype(float)), gain, paired=True,
                        confidence_level=confidence, n_resamples=4000,
-                       rng=np.random.default_rng(seed))
+                       rng=rng)
     point = float(pulsed.mean() / base.mean() - 1.0)
     return point, float(result.confidence_interval.low), float(result.confidence_interval.high)

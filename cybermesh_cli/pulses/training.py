@@ -23,7 +23,9 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.pulses.nca import THRESHOLD, NeuralCA
-from cybermesh_cli.pulses.persistence import Noise, glider_worlds, kernel_stepper
+from cybermesh_cli.pulses.persistence import glider_worlds, kernel_stepper
+from cybermesh_cli.seeds import Seeds
+from cybermesh_cli.substrate.noise import Noise
 from cybermesh_cli.substrate.rules import parse_rule
 
 PATTERNS = 512
@@ -127,8 +129,9 @@ def train_adapter(config: dict[str, Any],
     Refuses (one line) statistics that give nothing to fit and a fit whose loss is not finite.
     """
     started = time.perf_counter()
-    torch.manual_seed(config["seed"])
-    counts = pattern_statistics(config, np.random.default_rng(config["seed"]))
+    seeds = Seeds.of(config["seed"])
+    seeds.child("torch").seed_torch()
+    counts = pattern_statistics(config, seeds.child("scenes").rng())
     totals = counts.sum(axis=1)
     if not np.isfinite(counts).all() or totals.sum() <= 0:
         raise InputError(f"adapter {config['name']}: the training scenes give no pattern "

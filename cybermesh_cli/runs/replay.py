@@ -17,7 +17,14 @@ from safetensors import SafetensorError
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.runs.events import read_events
-from cybermesh_cli.runs.record import EVENTS_FILE, METRICS_FILE, SPEC_FILE, read_json
+from cybermesh_cli.runs.record import (
+    EVENTS_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+    SPEC_FILE,
+    read_json,
+)
+from cybermesh_cli.seeds import SEEDING_SCHEME
 from cybermesh_cli.spec import Spec, load_spec
 
 
@@ -120,9 +127,27 @@ def _check_end(run_dir: Path, end: dict[str, Any], line: int) -> Divergence | No
                       {"status": status})
 
 
+def seeding_scheme(run_dir: Path) -> int | None:
+    """Return the seeding scheme a run was recorded under (None: it has no manifest)."""
+    path = run_dir / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        seeding = read_json(path).get("seeding", {"scheme": 1})
+        return int(seeding["scheme"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InputError(f"{path}: unreadable seeding record ({exc})") from None
+
+
 def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]],
                 resimulator: Callable[[int], Resimulator], complete: bool,
                 progress: Callable[[int, int], None] | None) -> None:
+    scheme = seeding_scheme(run_dir)
+    if scheme not in (None, SEEDING_SCHEME):
+        raise InputError(
+            f"{run_dir}: recorded under seeding scheme {scheme}; this cybermesh re-simulates "
+            f"scheme {SEEDING_SCHEME} only (cybermesh 0.1 re-simulates scheme 1; "
+            "--no-resimulate still checks the log)")
     spec = load_spec(run_dir / SPEC_FILE)
     driver = resimulator(spec.phase)
     if not driver.replayed_types:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from cybermesh_cli.errors import InputError
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.topology import Mesh
 
 SWAPS_PER_BOT = 100
@@ -39,3 +41,18 @@ def semantic_layout(mesh: Mesh, keys: NDArray[np.float32], rng: np.random.Genera
         if after >= before:
             order[a], order[b] = order[b], order[a]
     return order
+
+
+def place_topics(mesh: Mesh, keys: NDArray[np.float32], seeds: Seeds,
+                 semantic: bool = False) -> NDArray[np.int64]:
+    """Give each bot a distinct topic (an index into ``keys``): at random, then laid out.
+
+    Draws from ``seeds``' ``placement`` and (if ``semantic``) ``layout`` children. Needs at
+    least as many topics as bots; the world's :func:`world.shards.bot_keys` fills larger meshes.
+    """
+    if mesh.size > len(keys):
+        raise InputError(f"corpus: {len(keys)} topics cannot give {mesh.size} bots one each")
+    topics = seeds.child("placement").rng().permutation(len(keys))[:mesh.size]
+    if semantic:
+        topics = topics[semantic_layout(mesh, keys[topics], seeds.child("layout").rng())]
+    return topics.astype(np.int64)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule, parse_rule
 
@@ -115,7 +116,7 @@ def bench_substrate(
 ) -> list[BenchRow]:
     """Time numpy, the serial kernel and the threaded kernel on random soups."""
     rows: list[BenchRow] = []
-    rng = np.random.default_rng(seed)
+    rng = Seeds.of(seed).child("soups").rng()
     for rule_text in rules:
         rule = parse_rule(rule_text)
         for size in sizes:

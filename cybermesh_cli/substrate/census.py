@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.substrate.detect import _split
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY, Rule
@@ -104,9 +105,9 @@ def census_soup(soup: np.ndarray, rule: Rule, max_gens: int, census: Census) -> 
 
 def soup_census(soups: int, seed: int, rule: Rule = CONWAY, max_gens: int = 20000,
                 progress: Callable[[int], None] | None = None) -> Census:
-    """Census ``soups`` random 16x16 soups (density 1/2) drawn from ``seed``."""
+    """Census ``soups`` random 16x16 soups (density 1/2) drawn from ``seed``'s ``soups`` child."""
     census = Census()
-    rng = np.random.default_rng(seed)
+    rng = Seeds.of(seed).child("soups").rng()
     began = time.perf_counter()
     for index in range(soups):
         soup = (rng.random((SOUP, SOUP)) < DENSITY).astype(np.uint8)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.seeds import fixed_rng
 from cybermesh_cli.stats import wilson
 from cybermesh_cli.sweeps.plan import PLAN_FILE
 
@@ -49,7 +50,7 @@ class Stat:
         n = len(self.values)
         if n < 2:
             return math.nan, math.nan
-        rng = np.random.default_rng(n)  # fixed: the same sweep gives the same report
+        rng = fixed_rng(f"sweep-report-{n}")  # the same sweep gives the same report
         means = rng.choice(np.array(self.values), (resamples, n), replace=True).mean(axis=1)
         tail = (1 - confidence) / 2 * 100
         return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))

@@ -18,7 +18,8 @@ from cybermesh_cli.world.config import (
     WaveConfig,
     WorldConfig,
 )
-from cybermesh_cli.world.shards import ShardState
+from cybermesh_cli.world.rebuild import stored_vectors, world_for, world_from_run, world_seeds
+from cybermesh_cli.world.state import ShardState
 from cybermesh_cli.world.world import Observer, Snapshot, World
 
 __all__ = [
@@ -36,4 +37,8 @@ __all__ = [
     "WaveConfig",
     "World",
     "WorldConfig",
+    "stored_vectors",
+    "world_for",
+    "world_from_run",
+    "world_seeds",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cybermesh_cli.seeds import SeedLike, Seeds
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.world.config import WorldConfig
 from cybermesh_cli.world.world import World
@@ -40,7 +41,7 @@ class WorldBenchRow:
 
 def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
                 sides: Sequence[int], ticks: int, repeats: int, warmup: int,
-                seed: int = 3, progress: Callable[[str], None] | None = None
+                seed: SeedLike = 3, progress: Callable[[str], None] | None = None
                 ) -> list[WorldBenchRow]:
     """Time the world of ``block`` at each ``side`` x ``side`` mesh."""
     rows: list[WorldBenchRow] = []
@@ -49,7 +50,8 @@ def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
             progress(f"{side}x{side}")
         config = WorldConfig.from_block(
             {**block, "mesh": {**block["mesh"], "rows": side, "cols": side}})
-        world = World(config, seed, keys=keys, vectors=vectors)
+        world = World(config, Seeds.of(seed).child(f"{side}x{side}"), keys=keys,
+                      vectors=vectors)
         world.run(warmup)
         walls, cpus, carriers = [], [], 0
         layer = world.shards

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.substrate.rules import Rule, parse_rule
+from cybermesh_cli.substrate.rules import CONWAY, Rule, parse_rule
 from cybermesh_cli.topology import Mesh, Tiling
 
 MAX_CELLS = 1 << 26  # 64 Mi cells: about 1.5 GiB of working arrays at the world's ~24 B a cell
@@ -33,10 +33,10 @@ class SoupConfig:
 class ShardConfig:
     """Shards injected in waves and carried by spaceships, routed by gossip tables."""
 
-    every: int
-    per_bot: float
-    horizon: int
-    max_relaunches: int
+    every: int = 100
+    per_bot: float = 0.16
+    horizon: int = 4
+    max_relaunches: int = 5
     layout: str = "random"  # or "semantic": neighbours hold similar keys (shards/layout.py)
 
 
@@ -79,12 +79,16 @@ class MemoryConfig:
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Everything that defines a world; build one with :meth:`from_block`."""
+    """Everything that defines a world: by keywords, or from a spec block (:meth:`from_block`).
 
-    rule: Rule
-    rows: int
-    cols: int
-    tile: int
+    ``WorldConfig(rows=10, cols=10, shards=ShardConfig(every=25))`` is a 10x10 Conway world of
+    16x16 tiles with shards; every layer is off unless given.
+    """
+
+    rule: Rule = CONWAY
+    rows: int = 5
+    cols: int = 5
+    tile: int = 16
     soup: SoupConfig | None = None
     shards: ShardConfig | None = None
     wave: WaveConfig | None = None
@@ -97,7 +101,7 @@ class WorldConfig:
         if min(self.rows, self.cols, self.tile) < 1:
             raise InputError(f"mesh: rows, cols and tile must be at least 1 (got {self.rows}x"
                              f"{self.cols} bots of {self.tile} cells)")
-        cells = self.rows * self.cols * self.tile ** 2
+        cells = self.cells
         if cells > MAX_CELLS:
             raise InputError(
                 f"mesh: {self.rows}x{self.cols} bots of {self.tile}x{self.tile} cells is "
@@ -116,6 +120,11 @@ class WorldConfig:
     def tiling(self) -> Tiling:
         """The bots' tiles on the torus (8-neighbour mesh: carriers fly diagonally too)."""
         return Tiling(Mesh(self.rows, self.cols, 8, True), self.tile)
+
+    @property
+    def cells(self) -> int:
+        """Cells of the torus (one byte each in a state dump)."""
+        return self.rows * self.cols * self.tile ** 2
 
     @property
     def bots(self) -> int:

@@ -10,7 +10,7 @@ shards to the bot that held them last, which launches again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,25 +24,10 @@ from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.substrate.shapes import Cells
 from cybermesh_cli.topology import Tiling
 from cybermesh_cli.world.config import ShardConfig
+from cybermesh_cli.world.state import ShardState
 
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
-
-
-@dataclass
-class ShardState:
-    """One shard's journey."""
-
-    id: int
-    text_index: int
-    origin: int
-    goal_hint: int  # oracle target: for scoring only, never for routing
-    bot: int
-    injected: int
-    carrier: int | None = None
-    status: str = "held"  # held, aboard, delivered, dropped
-    losses: int = 0
-    trajectory: list[tuple[int, int]] = field(default_factory=list)  # (tick, bot) while aboard
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,19 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
-from cybermesh_cli.pulses.persistence import Noise
-from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.layout import semantic_layout
-from cybermesh_cli.shards.memory import Memory, Recall, recall
-from cybermesh_cli.shards.routing import route
-from cybermesh_cli.substrate.grid import Grid
-from cybermesh_cli.substrate.shapes import Cells
+from cybermesh_cli.seeds import SeedLike, Seeds
+from cybermesh_cli.substrate.noise import Noise
 from cybermesh_cli.world.config import WorldConfig
-from cybermesh_cli.world.energy import EnergyLayer
-from cybermesh_cli.world.shards import ShardLayer, ShardState, bot_keys
+from cybermesh_cli.world.memory import MemoryLayer
+from cybermesh_cli.world.state import ShardState
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Numba, SciPy and torch layers load when a World is built
     from cybermesh_cli.pulses.adapters import PulseEngine
+    from cybermesh_cli.shards.embedders import Vectors
+    from cybermesh_cli.shards.memory import Recall
+    from cybermesh_cli.substrate.shapes import Cells
     from cybermesh_cli.world.pulses import PulseLayer
+    from cybermesh_cli.world.shards import ShardLayer
 
 Observer = Callable[["World", list[Event]], None]
 
@@ -53,22 +52,26 @@ class Snapshot:
 class World:
     """The integrated system; build it from a :class:`WorldConfig` and one seed."""
 
-    def __init__(self, config: WorldConfig, seed: int, *, keys: Vectors | None = None,
+    def __init__(self, config: WorldConfig, seed: SeedLike, *, keys: Vectors | None = None,
                  vectors: Vectors | None = None, cells: Cells | None = None,
                  engine: PulseEngine | None = None) -> None:
-        """Lay out the torus, soups and bots' keys from ``seed``.
+        """Lay out the torus, soups and bots' keys from ``seed`` (an int or a seed tree).
 
         ``keys`` (one a topic) and ``vectors`` (shard texts) are needed when the config has
         shards; ``engine`` when it has a wave; ``cells`` replaces the empty starting torus.
+        Each random consumer draws from its own named child of ``seed``.
         """
+        from cybermesh_cli.shards.layout import semantic_layout
+        from cybermesh_cli.substrate.grid import Grid
+        from cybermesh_cli.world.energy import EnergyLayer
+        from cybermesh_cli.world.shards import ShardLayer, bot_keys
+
         self.config = config
         self.tiling = config.tiling
         self.mesh = self.tiling.mesh
         self.tick = -1
-        layout, noise, jitter = (np.random.default_rng(s)
-                                 for s in np.random.SeedSequence(seed).spawn(3))
-        self.rng = layout
-        self._noise_rng = noise
+        self.seeds = Seeds.of(seed)
+        self._noise_rng = self.seeds.child("noise").rng()
         self.observers: list[Observer] = []
         self.bot_topics: NDArray[np.int64] | None = None
         self.shards: ShardLayer | None = None
@@ -76,9 +79,11 @@ class World:
         if config.shards is not None:
             if keys is None or vectors is None or not len(keys) or not len(vectors):
                 raise InputError("world: a world with shards needs topic keys and shard vectors")
-            shard_keys, self.bot_topics = bot_keys(keys, config.bots, layout, jitter)
+            shard_keys, self.bot_topics = bot_keys(keys, config.bots,
+                                                   self.seeds.child("placement").rng(),
+                                                   self.seeds.child("jitter").rng())
             if config.shards.layout == "semantic":
-                order = semantic_layout(self.mesh, shard_keys, layout)
+                order = semantic_layout(self.mesh, shard_keys, self.seeds.child("layout").rng())
                 shard_keys, self.bot_topics = shard_keys[order], self.bot_topics[order]
         start = np.zeros(self.tiling.shape, np.uint8) if cells is None else cells.copy()
         if start.shape != self.tiling.shape:
@@ -88,7 +93,7 @@ class World:
         self.grid = Grid(start, config.rule, torus=True)
         if config.shards is not None and shard_keys is not None and vectors is not None:
             self.shards = ShardLayer(config.shards, self.tiling, config.rule, shard_keys,
-                                     vectors, layout)
+                                     vectors, self.seeds.child("injections").rng())
         self.pulses: PulseLayer | None = None
         if config.wave is not None or engine is not None:
             if engine is None:
@@ -98,7 +103,8 @@ class World:
             self.pulses = PulseLayer(self.tiling, engine, config.wave)
         self.noise = Noise(config.noise.mode, config.noise.rate) if config.noise else None
         self.energy = EnergyLayer(config.energy, self.tiling) if config.energy else None
-        self.memory = Memory(self.mesh.size, config.memory.capacity) if config.memory else None
+        self.memory = MemoryLayer(self.shards, config.memory.capacity) \
+            if config.memory is not None and self.shards is not None else None
         self._cells: tuple[int, Cells] | None = None  # (tick, unpacked cells) once unpacked
         # with observers: this tick's cells before carriers were launched or absorbed
         self.substrate_cells: Cells = np.zeros(0, np.uint8)
@@ -114,12 +120,11 @@ class World:
         soup = self.config.soup
         if soup is None:
             return
-        tile = self.tiling.tile
-        for bot in self.rng.choice(self.mesh.size, self.config.soup_tiles(),
-                                   replace=False).tolist():
+        tile, rng = self.tiling.tile, self.seeds.child("soups").rng()
+        for bot in rng.choice(self.mesh.size, self.config.soup_tiles(), replace=False).tolist():
             top, left = self.tiling.origin(bot)
             top, left = top + (tile - soup.size) // 2, left + (tile - soup.size) // 2
-            patch = self.rng.random((soup.size, soup.size)) < soup.density
+            patch = rng.random((soup.size, soup.size)) < soup.density
             cells[top:top + soup.size, left:left + soup.size] = patch
 
     def add_observer(self, observer: Observer) -> None:
@@ -161,69 +166,25 @@ class World:
             if self.energy is not None:
                 self.energy.deliver([shard.origin, *(b for _, b in shard.trajectory)])
             if self.memory is not None:
-                events.append(self._keep(self.memory, tick, shard.text_index, shard.bot))
+                events.append(self.memory.keep(tick, shard.text_index, shard.bot))
         return events
 
-    @staticmethod
-    def _keep(memory: Memory, tick: int, entry: int, bot: int) -> Event:
-        """Store a delivered shard in its bot's memory: a ``memory.stored`` event."""
-        evicted = memory.store(bot, entry)
-        return Event(tick, "memory.stored", {"entry": entry, "bot": bot, "evicted": evicted})
-
-    def _memory_layers(self) -> tuple[ShardLayer, Memory]:
-        if self.shards is None or self.memory is None:
+    def _memory(self) -> MemoryLayer:
+        if self.memory is None:
             raise InputError("world: a memory needs a world with shards and a memory block")
-        return self.shards, self.memory
-
-    def _home(self, entry: int, origin: int) -> tuple[int, int, str]:
-        """Where routing from ``origin`` leaves shard ``entry``: bot, hops and outcome."""
-        shards, _ = self._memory_layers()
-        found = route(shards.tables, shards.vectors[entry], origin,
-                      4 * int(self.mesh.hops.max()))
-        return found.at, found.hops, found.outcome
+        return self.memory
 
     def remember(self, entry: int, origin: int) -> Event:
-        """Route shard vector ``entry`` from ``origin`` over the gossip tables and store it.
-
-        The same hops a carried shard makes, without the carriers: it is delivered where its bot
-        is the best it knows. A shard whose route ends early (every way on visited, or out of
-        hops) is kept where it stopped; the event's ``outcome`` says which.
-        """
-        _, memory = self._memory_layers()
-        home, hops, outcome = self._home(entry, origin)
-        event = self._keep(memory, self.tick, entry, home)
-        return Event(event.tick, event.type, {**event.payload, "hops": hops, "outcome": outcome})
+        """Route shard ``entry`` from ``origin`` and store it (:meth:`MemoryLayer.remember`)."""
+        return self._memory().remember(self.tick, entry, origin)
 
     def consolidate(self) -> Event:
-        """One round of the memory settling, as a k-means step done with local knowledge.
-
-        Each bot's key moves to the mean of the shards it holds (a bot holding none keeps its
-        key), the keys are gossiped again, and every held shard is routed anew from the bot
-        that holds it. Returns a ``memory.consolidated`` event: shards moved and evicted.
-        """
-        shards, memory = self._memory_layers()
-        held, owners = memory.owners()
-        keys = shards.keys.copy()
-        for bot in np.unique(owners).tolist():
-            mean = shards.vectors[held[owners == bot]].mean(axis=0)
-            keys[bot] = mean / np.linalg.norm(mean)
-        shards.rekey(keys.astype(np.float32))
-        settled = Memory(self.mesh.size, memory.capacity)
-        moved = 0
-        for entry, bot in zip(held.tolist(), owners.tolist(), strict=True):
-            home = self._home(entry, bot)[0]
-            moved += home != bot
-            settled.store(home, entry)
-        settled.stored = memory.stored
-        evicted, settled.evicted = settled.evicted, memory.evicted + settled.evicted
-        self.memory = settled
-        return Event(self.tick, "memory.consolidated", {"moved": moved, "evicted": evicted,
-                                                        "held": len(settled)})
+        """Let the memory settle one round (:meth:`MemoryLayer.consolidate`)."""
+        return self._memory().consolidate(self.tick)
 
     def recall(self, query: Vectors, origin: int, k: int, probe: int, max_hops: int) -> Recall:
-        """Query the bots' memory from ``origin`` (see :mod:`cybermesh_cli.shards.memory`)."""
-        shards, memory = self._memory_layers()
-        return recall(shards.tables, memory, shards.vectors, query, origin, k, probe, max_hops)
+        """Query the bots' memory from ``origin`` (:meth:`MemoryLayer.recall`)."""
+        return self._memory().recall(query, origin, k, probe, max_hops)
 
     def _step_substrate(self, tick: int) -> tuple[Cells, bool]:
         """Noise, one generation, pulsed tiles; return the cells and whether pulses edited them."""

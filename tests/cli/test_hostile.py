@@ -1,5 +1,9 @@
 """Hostile input: bounded YAML, stored inputs that are missing or corrupt, forged logs."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import json
 import shutil
 import signal

@@ -1,5 +1,9 @@
 """The adapter registry, training reproducibility, refusals, switching and pulses on tiles."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import shutil
 
 import numpy as np

@@ -45,9 +45,9 @@ def test_noise_shortens_lifetimes_and_both_arms_see_the_same_noise():
 def test_gain_and_its_interval_cover_the_true_gain():
     rng = np.random.default_rng(3)
     base, pulsed = rng.geometric(0.2, 2000), rng.geometric(0.1, 2000)  # means 5 and 10
-    gain, low, high = relative_gain(base, pulsed, 0.95, seed=0)
+    gain, low, high = relative_gain(base, pulsed, 0.95, np.random.default_rng(0))
     assert low < 1.0 < high and 0.7 < low < gain < high < 1.3
-    narrow = relative_gain(base, pulsed, 0.5, seed=0)
+    narrow = relative_gain(base, pulsed, 0.5, np.random.default_rng(0))
     assert low < narrow[1] < narrow[2] < high
 
 

@@ -1,5 +1,9 @@
 """Phase 5 end to end: the load criteria, the limit, the overload, and replay."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import json
 
 from tests.conftest import cli, run_spec

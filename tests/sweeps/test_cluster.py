@@ -4,6 +4,10 @@ The head and a second node each start with `ray start --block` from their own fo
 127.0.0.1, and are stopped by the process ids this test started.
 """
 
+from tests.conftest import needs
+
+needs("ml", "ray")
+
 import json
 import os
 import signal

@@ -1,5 +1,9 @@
 """Phase 6 end to end: hints judged on the skewed workload, both workloads reported, replay."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import json
 
 from tests.conftest import cli, run_spec, tampered_copy

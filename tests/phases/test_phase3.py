@@ -1,5 +1,9 @@
 """Phase 3, the main job, end to end: criteria, hops, compact log, replay, frames."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import json
 import subprocess
 import sys

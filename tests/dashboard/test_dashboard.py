@@ -1,5 +1,9 @@
 """The dashboard: frames, mailboxes, ports, and the page driven in Debian's Chromium."""
 
+from tests.conftest import needs
+
+needs("ml", "dashboard")
+
 import json
 import re
 
@@ -165,7 +169,7 @@ def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
 def test_the_page_queries_the_live_worlds_memory_and_draws_the_route(phase3_run):
     simulation = build_replay(phase3_run, WAVE, Registry(REPO / "adapters"))
     simulation.advance(400)
-    held = len(simulation.world.memory)
+    held = len(simulation.world.memory.store)
     assert held > 0
     with EventLog(phase3_run / "recall-dashboard.jsonl") as events:
         board = Dashboard(simulation, events, fps=4, ticks_per_frame=1)
@@ -192,7 +196,7 @@ def test_the_page_queries_the_live_worlds_memory_and_draws_the_route(phase3_run)
                 bad = page.evaluate("fetch('/recall?text=x&origin=99').then(r => r.status)")
         finally:
             running.stop()
-    in_probed = sum(len(simulation.world.memory.entries(b)) for b in result["probed"])
+    in_probed = sum(len(simulation.world.memory.store.entries(b)) for b in result["probed"])
     assert len(result["hits"]) == items == min(10, in_probed) and result["probe"] == 2
     assert route == {"path": result["path"], "probed": result["probed"]}
     mesh = simulation.world.mesh

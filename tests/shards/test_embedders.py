@@ -20,6 +20,7 @@ from cybermesh_cli.shards.embedders import (
     OllamaEmbedder,
     make_embedder,
 )
+from tests.conftest import needs
 
 
 class FakeOllama(BaseHTTPRequestHandler):
@@ -58,6 +59,7 @@ class FakeOllama(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def ollama_server():
+    needs("ollama")
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -87,6 +89,7 @@ def test_ollama_success_batching_and_prefixes(ollama_server):
 
 
 def test_ollama_connection_refused():
+    needs("ollama")
     embedder = OllamaEmbedder(f"http://127.0.0.1:{_free_port()}", timeout=2)
     with pytest.raises(EmbedderError, match="no server answers"):
         embedder.embed(["x"])
@@ -125,6 +128,7 @@ def test_hash_is_deterministic_normalised_and_cached():
 
 @pytest.fixture(scope="module")
 def local():
+    needs("ml")
     return LocalEmbedder()
 
 
@@ -139,5 +143,6 @@ def test_local_minilm_is_offline_384d_and_semantic(local):
 
 
 def test_auto_falls_back_to_local_when_no_server():
+    needs("ml", "ollama")
     choice = make_embedder("auto", f"http://127.0.0.1:{_free_port()}", probe_timeout=0.5)
     assert choice.embedder.name == "local" and "ollama unavailable" in choice.reason

@@ -1,7 +1,10 @@
 """The world library: any mesh size, determinism, layers, observers, imports, the README example."""
 
 import ast
+import importlib.util
 import re
+import subprocess
+import sys
 from collections import deque
 
 import numpy as np
@@ -174,3 +177,20 @@ def test_the_readme_builds_a_world_without_the_cli(capsys):
     world = namespace["world"]
     assert world.tick == 99 and world.config.bots == 100
     assert namespace["delivered"] and "delivered" in capsys.readouterr().out
+
+
+def test_the_front_door_exports_what_it_lists_and_loads_neither_torch_nor_ray():
+    code = ("import sys\nfrom cybermesh_cli import World, WorldConfig, load_corpus, HashEmbedder\n"
+            "print(sorted(m for m in ('torch', 'ray', 'peft', 'faiss') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, check=True)
+    assert done.stdout.strip() == "[]"
+    import cybermesh_cli
+
+    assert cybermesh_cli.__all__ == sorted(cybermesh_cli.__all__)
+    torch = importlib.util.find_spec("torch") is not None
+    for name in cybermesh_cli.__all__:
+        if name != "PulseEngine" or torch:  # the pulse engine is the [ml] extra's
+            assert getattr(cybermesh_cli, name) is not None, name
+    with pytest.raises(AttributeError):
+        cybermesh_cli.NotAName  # noqa: B018 - the attribute access is the test

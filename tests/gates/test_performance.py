@@ -1,6 +1,6 @@
 """Benchmarks for the perf gate; ratios against baselines timed in the same run.
 
-Run as: pytest tests/test_performance.py --benchmark-only --benchmark-json=logs/benchmark.json
+Run as: pytest tests/gates/test_performance.py --benchmark-only --benchmark-json=logs/benchmark.json
 """
 
 import json

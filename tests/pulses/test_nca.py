@@ -1,5 +1,9 @@
 """The neural CA against the Numba kernel, and what an adapter on it can express."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import numpy as np
 import pytest
 import torch

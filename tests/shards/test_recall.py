@@ -4,6 +4,10 @@ The query protocol is checked against exact search and against FAISS's IVF-flat,
 independent implementation of the same inverted-file search, where both must agree exactly.
 """
 
+from tests.conftest import needs
+
+needs("ml", "index")
+
 import json
 
 import faiss
@@ -98,9 +102,9 @@ def test_the_world_remembers_and_consolidation_moves_keys_to_what_bots_hold():
     for entry in range(len(vectors)):
         stored = world.remember(entry, entry % 16)
         assert stored.type == "memory.stored" and stored.payload["outcome"] == "delivered"
-    before_entries, before_owners = world.memory.owners()
+    before_entries, before_owners = world.memory.store.owners()
     event = world.consolidate()
-    assert event.payload["held"] == 120 and len(world.memory) == 120
+    assert event.payload["held"] == 120 and len(world.memory.store) == 120
     for bot in np.unique(before_owners).tolist():
         mean = vectors[before_entries[before_owners == bot]].mean(axis=0)
         assert np.allclose(world.shards.keys[bot], mean / np.linalg.norm(mean), atol=1e-6)

@@ -1,10 +1,20 @@
 """Phase 2 end to end with the local (offline MiniLM) backend; replay re-routes every hop."""
 
+from tests.conftest import needs
+
+needs("ml")
+
 import json
 
+import numpy as np
 import pytest
 
-from tests.conftest import cli, run_spec, tampered_copy
+from cybermesh_cli.criteria import load_thresholds
+from cybermesh_cli.phases.phase2 import _summary, _trial_events
+from cybermesh_cli.seeds import Seeds
+from cybermesh_cli.shards.routing import RoutingTables
+from cybermesh_cli.spec import load_spec
+from tests.conftest import REPO, cli, run_spec, tampered_copy
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +63,32 @@ def test_replay_reroutes_from_stored_vectors_and_names_a_bad_hop(phase2_run):
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1
     assert f"diverged at tick {event['tick']}, line {line}, shard.hop" in done.stdout
+
+
+def test_a_corrupted_routing_table_fails_the_routing_criteria():
+    """The criteria can fail: bots that advertise the wrong keys miss single and multi hops."""
+    rng = np.random.default_rng(5)
+    topics, per_topic = 25, 8
+    keys = rng.standard_normal((topics, 32)).astype(np.float32)
+    keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(topics), per_topic)
+    shards = keys[labels] + 0.05 * rng.standard_normal((len(labels), 32)).astype(np.float32)
+    shards /= np.linalg.norm(shards, axis=1, keepdims=True)
+    block = load_spec(REPO / "experiments" / "phase2.yaml").block("phase2")
+
+    def summaries(build):
+        results = {}
+        for _ in _trial_events(block, keys, shards, labels, Seeds.of(1), results,
+                               build_tables=build):
+            pass
+        return {name: _summary(outcomes) for name, outcomes in results.items()}
+
+    def corrupted(mesh, bot_keys, horizon):
+        shuffled = np.random.default_rng(0).permutation(len(bot_keys))
+        return RoutingTables(mesh, bot_keys[shuffled], horizon)
+
+    bars = load_thresholds()["phase_2_shard_routing"]
+    good, bad = summaries(RoutingTables), summaries(corrupted)
+    for trial in ("single_hop", "multi_hop_3x3", "multi_hop_5x5"):
+        bar = bars[trial]["success_rate"]
+        assert good[trial]["success_rate"] >= bar > bad[trial]["success_rate"], trial

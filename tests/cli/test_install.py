@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import tomllib
 import venv
 
 import pytest
@@ -36,7 +37,8 @@ def test_the_wheel_carries_its_data_and_runs_from_an_empty_folder(installed):
     empty, other = root / "empty", root / "other"
     empty.mkdir()
     other.mkdir()
-    assert _run([str(cybermesh), "--version"], empty).stdout.startswith("cybermesh 0.1.0")
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert _run([str(cybermesh), "--version"], empty).stdout.startswith(f"cybermesh {version}")
     done = _run([str(cybermesh), "run", "phase1", "--out", str(root / "out")], empty)
     run = done.stdout.strip()
     assert run.startswith(str(root / "out")) and "\n" not in run  # piped: the folder alone
