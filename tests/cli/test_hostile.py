@@ -41,7 +41,8 @@ def test_markup_in_user_text_is_printed_literally(tmp_path):
 @pytest.fixture(scope="module")
 def phase3_run(tmp_path_factory):
     return run_spec(tmp_path_factory.mktemp("hostile"), "phase3.yaml", "--set",
-                    "duration.ticks=120")
+                    "duration.ticks=120", failing=("delivery.min_delivered_lower_ci",
+                                                   "delivery.min_right_bot_lower_ci"))
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])

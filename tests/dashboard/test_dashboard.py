@@ -28,7 +28,9 @@ ARROW = {"NE": (-1, 1), "NW": (-1, -1), "SE": (1, 1), "SW": (1, -1), "N": (-1, 0
 @pytest.fixture(scope="module")
 def phase3_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("dash")
-    return run_spec(root, "phase3.yaml", "--set", "duration.ticks=40")
+    return run_spec(root, "phase3.yaml", "--set", "duration.ticks=40",
+                    failing=("delivery.min_delivered_lower_ci",
+                             "delivery.min_right_bot_lower_ci"))  # 40 ticks: none judged
 
 
 def test_packed_grid_unpacks_row_major_most_significant_bit_first():

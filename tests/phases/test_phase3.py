@@ -12,18 +12,29 @@ import pytest
 
 from tests.conftest import REPO, cli, run_spec, tampered_copy
 
+# The finding (issue 24): about 3 in 4 shards judged are delivered on the bundled 5x5 world,
+# where the bar asks 95% (lost carriers), so both delivery criteria fail, every other passes.
+DELIVERY = ("delivery.min_delivered_lower_ci", "delivery.min_right_bot_lower_ci")
+
 
 @pytest.fixture(scope="module")
 def phase3_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("phase3")
-    return root, run_spec(root, "phase3.yaml")
+    return root, run_spec(root, "phase3.yaml", failing=DELIVERY)
 
 
 def test_every_criterion_and_the_hop_accounting(phase3_run):
     _, run = phase3_run
     metrics = json.loads((run / "metrics.json").read_text())
-    assert all(c["passed"] for c in metrics["criteria"]) and len(metrics["criteria"]) == 4
+    assert len(metrics["criteria"]) == 6
     figures = metrics["figures"]
+    delivery = figures["delivery"]
+    assert delivery["judged"] + delivery["too_young"] == figures["shards"]
+    for name in ("delivered", "right_bot", "right_topic"):
+        low, high = delivery[name]["ci95"]
+        assert 0 <= low <= delivery[name]["rate"] <= high <= 1
+    assert delivery["delivered"]["count"] == figures["outcomes"]["delivered"]
+    assert figures["diameter"] == 2 and figures["horizon"] == 4
     assert figures["hop_events"] == figures["hops_recomputed"] > 0
     hop_lines = sum(b'"shard.hop"' in line for line in (run / "events.jsonl").read_bytes()
                     .splitlines())
@@ -69,8 +80,8 @@ def test_tick_view_and_gif_export(phase3_run):
 
 def test_a_timed_run_stops_on_the_clock(tmp_path):
     done = cli("run", str(REPO / "experiments" / "phase3.yaml"), "--set",
-               "duration.minutes=0.05", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+               "duration.minutes=0.05", "--no-protocol", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # too few shards judged to pass delivery
     (run,) = (tmp_path / "runs").iterdir()
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["figures"]["ticks"] > 100 and metrics["figures"]["seconds"] < 10
@@ -78,10 +89,13 @@ def test_a_timed_run_stops_on_the_clock(tmp_path):
 
 def test_the_scaling_experiment_reports_every_size_and_replays(tmp_path):
     done = cli("run", str(REPO / "experiments" / "scale.yaml"), "--set", "duration.ticks=150",
-               "--set", "phase3.scale.sides=[1,2,12]", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+               "--set", "phase3.scale.sides=[1,2,12]", "--no-protocol", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
     (run,) = (tmp_path / "runs").iterdir()
-    figures = json.loads((run / "metrics.json").read_text())["figures"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    failed = {c["key"].split(".", 1)[1] for c in metrics["criteria"] if not c["passed"]}
+    assert failed == set(DELIVERY)  # judged at the worst size: 1 bot delivers, 12x12 does not
+    figures = metrics["figures"]
     assert [r["bots"] for r in figures["sizes"]] == [1, 4, 144]
     assert all(r["hop_agreement"] == 1 and r["shards"] > 0 for r in figures["sizes"])
     assert figures["sizes"][0]["tracking_accuracy"] is None  # one bot: nothing to carry

@@ -116,14 +116,26 @@ def test_the_world_remembers_and_consolidation_moves_keys_to_what_bots_hold():
 @pytest.fixture(scope="module")
 def memory_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("memory")
-    return root, run_spec(root, "memory.yaml")
+    # The finding (issue 24): judged against everything stored, at the cost it really pays
+    # (bots visited) and beside an IVF trained by FAISS's own k-means, the mesh misses all three
+    # goals: recall@10 about 0.91 (lower bound 0.88), a quarter of the bots visited, and up to
+    # 0.06 below the trained IVF.
+    return root, run_spec(root, "memory.yaml", failing=(
+        "recall.min_recall_at_10_lower_ci", "cost.max_bots_visited_fraction",
+        "ivf.max_recall_gap_trained"))
 
 
-def test_memory_experiment_meets_its_goals_and_writes_recall_png(memory_run):
+def test_memory_experiment_judges_its_goals_and_writes_recall_png(memory_run):
     _, run = memory_run
     metrics = json.loads((run / "metrics.json").read_text())
-    assert all(c["passed"] for c in metrics["criteria"]) and len(metrics["criteria"]) == 2
+    assert len(metrics["criteria"]) == 3
     figures = metrics["figures"]
+    judged = figures["judged"]
+    low, high = judged["ci95"]
+    assert low <= judged["against_everything_stored"] <= high
+    assert judged["against_everything_stored"] <= judged["against_what_is_held"]
+    assert 0 < judged["distinct_texts"] <= 1 and judged["bots_visited"] >= 10  # 10 probed
+    assert [r["probe"] for r in figures["ivf_trained"]] == [1, 2, 3, 5, 10, 20]
     assert figures["stored"] == 3200 and figures["held"] + figures["evicted"] == 3200
     assert figures["recall_of_everything_stored"] <= figures["mesh"][4]["recall"]
     assert [m["probe"] for m in figures["mesh"]] == [1, 2, 3, 5, 10, 20]
