@@ -156,6 +156,25 @@ def place(world: Cells, form: ObjectForm, top: int, left: int) -> bool:
     return True
 
 
+def lane_clear(world: Cells, form: ObjectForm, flight: Flight, top: int, left: int,
+               distance: int, margin: int = 1) -> bool:
+    """Say whether a ship launched at (top, left) meets no live cell in ``distance`` cells.
+
+    Checks the ship's box (plus ``margin``) once a period along its undisturbed flight: the
+    lane a bot can see before it launches. Cells the ship itself would occupy at launch count
+    only if it is already there (``place`` refuses a busy spot anyway).
+    """
+    period = len(flight.phases)
+    speed = max(abs(flight.shift[0]), abs(flight.shift[1])) / period
+    for age in range(period, int(distance / speed) + 1, period):
+        cells, dy, dx = flight.at(age)
+        h, w = cells.shape
+        if window(world, top + dy - margin, left + dx - margin, h + 2 * margin,
+                  w + 2 * margin).any():
+            return False
+    return True
+
+
 class Tracker:
     """Follows carriers from tick to tick, looking for each only where it can be."""
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
-from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form
+from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight, lane_clear
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.routing import RoutingTables, best_known_among
 from cybermesh_cli.substrate.rules import Rule
@@ -26,6 +26,7 @@ from cybermesh_cli.topology import Tiling
 from cybermesh_cli.world.config import ShardConfig
 from cybermesh_cli.world.state import ShardState
 
+LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's tile crossing
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
 
@@ -81,6 +82,7 @@ class ShardLayer:
         self.injected = 0
         self._similarity: dict[int, NDArray[np.float32]] = {}  # text -> cosine to every key
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
+        self._blocked: dict[tuple[int, tuple[int, int]], int] = {}  # lane blocked since
 
     def rekey(self, keys: Vectors) -> None:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
@@ -185,17 +187,31 @@ class ShardLayer:
 
     def _place_carrier(self, bot: int, step: tuple[int, int], tick: int,
                        cells: Cells) -> Carrier | None:
-        """Launch near the tile's exit edge; slide along it until a spot is free."""
+        """Launch near the tile's exit edge; slide along it until a spot is free.
+
+        A spot whose lane (one tile of the ship's flight) is clear of live cells comes first.
+        With none clear the bot waits, up to the time a glider takes to cross a tile, then
+        launches at the first free spot (a still life in the lane never clears).
+        """
         form = carrier_form(step)
         h, w = form.cells.shape
         tile = self.tiling.tile
         row_top, col_left = self.tiling.origin(bot)
+        spots = []
         for shift in (0, -4, 4, -6, 6):
             top = row_top + _edge(step[0], h, tile) + (shift if step[0] == 0 else 0)
             left = col_left + _edge(step[1], w, tile) + (shift if step[1] == 0 else 0)
             if step[0] and step[1]:  # diagonal: slide along the row edge instead
                 left += shift // 2
                 top -= shift // 2 * step[0] * step[1]
+            spots.append((top, left))
+        ride = flight(form, self.tracker.rule)
+        clear = [s for s in spots if lane_clear(cells, form, ride, *s, tile)]
+        if clear:
+            self._blocked.pop((bot, step), None)
+        elif tick - self._blocked.setdefault((bot, step), tick) < LANE_WAIT_TILES * tile:
+            return None  # a passing ship or an oscillator may clear the lane: wait a while
+        for top, left in clear + [s for s in spots if s not in clear]:
             carrier = self.tracker.launch(cells, form, top, left, tick)
             if carrier is not None:
                 return carrier
