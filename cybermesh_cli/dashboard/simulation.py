@@ -19,13 +19,13 @@ import numpy as np
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.paths import resource
-from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
+from cybermesh_cli.runs.record import SPEC_FILE
 from cybermesh_cli.shards.corpus import embed_topics, load_corpus
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.spec import Spec, load_spec
 from cybermesh_cli.substrate.detect import detect
 from cybermesh_cli.substrate.rules import parse_rule
-from cybermesh_cli.world import World, world_for
+from cybermesh_cli.world import World, stored_vectors, world_for
 from cybermesh_cli.world.shards import ShardLayer
 
 if TYPE_CHECKING:
@@ -227,15 +227,11 @@ def build_live(spec_path: Path, wave: Mapping[str, Any], registry: Registry,
 
 def build_replay(run_dir: Path, wave: Mapping[str, Any], registry: Registry) -> Simulation:
     """Rebuild a logged phase-3 run's world from its spec and stored vectors (replay mode)."""
-    from safetensors.numpy import load_file
-
     spec = load_spec(run_dir / SPEC_FILE)
     if spec.phase != 3:
         raise InputError(f"{run_dir}: the dashboard replays phase 3 runs (this is phase "
                          f"{spec.phase})")
-    if not (run_dir / VECTORS_FILE).is_file():
-        raise InputError(f"{run_dir}: {VECTORS_FILE} is missing; cannot rebuild the world")
-    stored = load_file(str(run_dir / VECTORS_FILE))
+    stored = stored_vectors(run_dir)
     block = spec.block("phase3")
     texts = [t for topic in load_corpus(resource(block["corpus"])) for t in topic.shard_texts]
     return simulation_for(spec, stored["keys"], stored["shards"], wave, registry, texts,

@@ -256,7 +256,7 @@ class Phase1:
         checkpoints = crossings = accurate = 0
         for event in glider_events(settings, ctx.seeds.child("gliders"), latencies,
                                    ctx.ticks(settings.ticks, "glider propagation")):
-            ctx.events.emit(event.type, event.tick, event.payload)
+            ctx.events.write([event])
             if event.type == "glider.checkpoint":
                 checkpoints += 1
                 accurate += event.payload["error"] <= 0.5

@@ -204,7 +204,7 @@ class Phase2:
         for event in _trial_events(block, keys, shards, labels, ctx.seeds.child("trials"), results):
             if event.type == "shard.end":
                 next(ticks, None)
-            ctx.events.emit(event.type, event.tick, event.payload)
+            ctx.events.write([event])
         for _ in ticks:
             pass
         summaries = {name: _summary(outcomes) for name, outcomes in results.items()}

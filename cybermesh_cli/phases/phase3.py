@@ -52,9 +52,9 @@ class Phase3:
         ticks = ctx.ticks(total if deadline is None else 10**9,
                           "shards on gliders" if deadline is None else f"{minutes:g} minutes")
         began = time.perf_counter()
+        world.add_observer(ctx.events.observe)
         for _ in _until(ticks, deadline):
-            for event in world.step():
-                ctx.events.emit(event.type, event.tick, event.payload)
+            world.step()
         seconds = time.perf_counter() - began
         tally.finish(world)
         figures = {"bots": config.bots, "torus": list(world.tiling.shape),
@@ -79,7 +79,7 @@ class Phase3:
         for event in scaling.size_events(block, corpus.keys, corpus.shards, corpus.labels,
                                          world_seeds(ctx.seeds), ticks,
                                          lambda *_: next(steps, None)):
-            ctx.events.emit(event.type, event.tick, event.payload)
+            ctx.events.write([event])
             (sizes if event.type == "scale.size" else timings).append(event.payload)
             ctx.events.flush()
         for _ in steps:  # close the progress bar

@@ -169,7 +169,7 @@ class Phase4:
         world = wave_world(block, engine, ctx.seeds.child("wave"))
         with ctx.progress("persistence under noise, then the wave", steps) as advance:
             for event in _all_events(block, engine, ctx.seeds, world, lambda: advance(1)):
-                ctx.events.emit(event.type, event.tick, event.payload)
+                ctx.events.write([event])
                 if event.type == "persistence.trial":
                     trials.append(event.payload)
                 elif event.type == "switch.check":

@@ -138,7 +138,7 @@ class Phase5:
         overload: dict[str, Any] = {}
         with ctx.progress("K shards in flight, then the burst", len(block["ks"]) + 1) as advance:
             for event in load_events(block, corpus.keys, corpus.shards, ctx.seeds.child("load")):
-                ctx.events.emit(event.type, event.tick, event.payload)
+                ctx.events.write([event])
                 ctx.events.flush()
                 advance(1)
                 if event.type == "load.k":

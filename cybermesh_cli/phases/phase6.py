@@ -167,7 +167,7 @@ class Phase6:
         with ctx.progress("search arms (no hints, hints, half-life sweep)", arm_count) as advance:
             for event in hint_events(block, corpus.keys, corpus.shards, corpus.labels,
                                      ctx.seeds):
-                ctx.events.emit(event.type, event.tick, event.payload)
+                ctx.events.write([event])
                 advance(1)
                 if event.type == "hints.arm":
                     arms[(event.payload["workload"], event.payload["half_life"])] = \
@@ -179,11 +179,7 @@ class Phase6:
         ctx.events.flush()
         overhead = self._timing(ctx, block, corpus.keys, corpus.shards, corpus.labels)
         half_life = block["half_life"]
-        hinted = {kind: arms[(kind, half_life)]["mean_hops"] for kind in WORKLOADS}
-        change = {kind: hinted[kind] / arms[(kind, None)]["mean_hops"] - 1.0
-                  for kind in WORKLOADS}
-        against_gossip = {kind: gossip[kind]["mean_hops"] / hinted[kind] - 1.0
-                          for kind in WORKLOADS}
+        change, against_gossip = hint_gains(arms, gossip, half_life)
         trail_messages = {kind: _trail_messages(arms[(kind, half_life)]) for kind in WORKLOADS}
         judged = block["judged_on"]
         looping = sum(a["shards"] - a["within_search_bound"] for a in arms.values()) + sum(
@@ -255,6 +251,20 @@ class Phase6:
     def state_bytes(self, spec: Spec) -> int | None:
         """Return None: the hint experiment keeps no grid."""
         return None
+
+
+def hint_gains(arms: Mapping[tuple[str, float | None], Mapping[str, Any]],
+               gossip: Mapping[str, Mapping[str, Any]], half_life: float
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """Return, per workload, the hints' change in mean hops and their gain over more gossip.
+
+    The change is against no hints (negative: shorter paths); the gain is how much longer one
+    more gossip round's paths are than the hints' (negative: the hints lose).
+    """
+    hinted = {kind: float(arms[(kind, half_life)]["mean_hops"]) for kind in gossip}
+    change = {kind: hinted[kind] / arms[(kind, None)]["mean_hops"] - 1.0 for kind in gossip}
+    against_gossip = {kind: gossip[kind]["mean_hops"] / hinted[kind] - 1.0 for kind in gossip}
+    return change, against_gossip
 
 
 def _trail_messages(arm: Mapping[str, Any]) -> int:

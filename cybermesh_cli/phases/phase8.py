@@ -324,8 +324,7 @@ class Phase8:
         store = split_corpus(corpus.keys, corpus.shards, corpus.labels, corpus.texts, block, rng)
         events: list[Event] = []
         world = filled_world(block, store, ctx.seeds.child("memory"), events)
-        for event in events:
-            ctx.events.emit(event.type, event.tick, event.payload)
+        ctx.events.write(events)
         layer, _ = _layers(world)
         memory = layer.store
         judged = judged_probe(world, block["judge_probe_fraction"])
@@ -339,7 +338,7 @@ class Phase8:
         ends, qps = [], {}
         began = time.perf_counter()
         for event in query_events(world, store, block, probes, ctx.seeds.child("memory")):
-            ctx.events.emit(event.type, event.tick, event.payload)
+            ctx.events.write([event])
             if event.type == "query.end":
                 ends.append(event.payload)
                 if event.payload["query"] == len(store.queries) - 1:  # a probe count done

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +14,7 @@ import orjson
 import yamale
 
 from cybermesh_cli.errors import LogFormatError
+from cybermesh_cli.events import Event
 from cybermesh_cli.paths import SCHEMAS_DIR
 
 SCHEMA_VERSION = 1
@@ -55,6 +56,15 @@ class EventLog:
         self._seq += 1
         self.last_tick = max(self.last_tick, tick)
         return self._seq - 1
+
+    def write(self, events: Iterable[Event]) -> None:
+        """Append library events (a world's tick, a phase's trials) in order."""
+        for event in events:
+            self.emit(event.type, event.tick, event.payload)
+
+    def observe(self, _world: object, events: Iterable[Event]) -> None:
+        """Log a world's tick: ``world.add_observer(log.observe)`` (Mesa's DataCollector way)."""
+        self.write(events)
 
     def flush(self) -> None:
         """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""

@@ -6,6 +6,8 @@ needs("ml")
 
 import json
 
+from cybermesh_cli.criteria import load_thresholds
+from cybermesh_cli.phases.phase6 import WORKLOADS, hint_gains
 from tests.conftest import cli, run_spec, tampered_copy
 
 
@@ -38,3 +40,22 @@ def test_hint_run_judges_both_workloads_and_the_gossip_baseline_and_replays(tmp_
                                   lambda e: e["payload"].update(mean_hops=1.0))
     tampered = cli("replay", str(copy), cwd=tmp_path)
     assert tampered.returncode == 1 and f"line {line}" in tampered.stdout
+
+
+def test_hints_that_help_one_workload_only_or_lose_to_gossip_fail_their_criteria():
+    """Built cases: the criteria are the worst workload's gain, and the gain over gossip."""
+    bars = load_thresholds()["phase_6_energy_hints"]
+
+    def judged(no_hints, hints, gossip):
+        arms = {(kind, None): {"mean_hops": no_hints[i]} for i, kind in enumerate(WORKLOADS)}
+        arms |= {(kind, 20): {"mean_hops": hints[i]} for i, kind in enumerate(WORKLOADS)}
+        change, over = hint_gains(arms, {k: {"mean_hops": gossip[i]}
+                                         for i, k in enumerate(WORKLOADS)}, 20)
+        return -max(change.values()), min(over.values())
+
+    every, gain = judged(no_hints=(5.0, 5.0), hints=(4.0, 4.2), gossip=(4.5, 4.5))
+    assert every >= bars["path_length"]["min_reduction_every_workload"]
+    assert gain >= bars["baseline"]["min_gain_over_more_gossip"]
+    every, gain = judged(no_hints=(5.0, 5.0), hints=(4.9, 4.0), gossip=(3.0, 3.0))
+    assert every < bars["path_length"]["min_reduction_every_workload"]  # uniform: 2% only
+    assert gain < bars["baseline"]["min_gain_over_more_gossip"]  # gossip is shorter

@@ -37,6 +37,19 @@ def test_phase0_run_writes_a_complete_record_and_replays(tmp_path, phase0_spec):
     assert "re-simulation verified 2460 events" in replayed.stdout  # 60 ticks x (40 + 1)
 
 
+def test_a_run_of_the_old_seeding_scheme_is_refused_in_one_line(tmp_path, phase0_spec):
+    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    run = _only_run(tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["seeding"] == {"scheme": 2, "streams": {"soak": 1}}
+    del manifest["seeding"]  # what cybermesh 0.1 wrote: positional spawns
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    done = cli("replay", str(run), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "recorded under seeding scheme 1; this cybermesh re-simulates scheme 2" in done.stderr
+    assert cli("replay", str(run), "--no-resimulate", cwd=tmp_path).returncode == 0
+
+
 def test_same_seed_same_log_apart_from_wall_clock(tmp_path, phase0_spec):
     for _ in range(2):
         assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
