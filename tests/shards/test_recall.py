@@ -190,3 +190,49 @@ def test_replay_verifies_every_query_event_and_names_a_changed_hit(memory_run):
         lambda e: e["payload"]["hits"].__setitem__(0, e["payload"]["hits"][0] + 1))
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1 and f"line {line}, query.end" in done.stdout
+
+
+def test_a_memory_that_forgets_fails_recall_against_everything_stored():
+    """Check the judged recall counts evicted shards as misses, as a forgetful memory shows.
+
+    Bots holding 2 shards each evict most of what was stored: judged against what is still
+    held the mesh looks perfect; against everything stored it fails the bar.
+    """
+    from cybermesh_cli.criteria import load_thresholds
+    from cybermesh_cli.phases.phase8 import (
+        Store,
+        _per_query,
+        _truth,
+        filled_world,
+        query_events,
+        recall_interval,
+    )
+    from cybermesh_cli.seeds import Seeds
+    from cybermesh_cli.spec import load_spec
+    from tests.conftest import REPO
+
+    rng = np.random.default_rng(4)
+    topics = _unit(rng.standard_normal((30, 24)))
+    vectors = _unit(topics[rng.integers(0, 30, 600)] + 0.3 * rng.standard_normal((600, 24)))
+    queries = _unit(topics[rng.integers(0, 30, 40)] + 0.3 * rng.standard_normal((40, 24)))
+    store = Store(vectors, [str(i) for i in range(600)], queries, [], topics)
+    block = load_spec(REPO / "experiments" / "memory.yaml").block("phase8")
+    bar = load_thresholds()["phase_8_memory_recall"]["recall"]["min_recall_at_10_lower_ci"]
+
+    def judged(capacity):
+        forgetful = {**block, "world": {**block["world"], "mesh": {"rows": 5, "cols": 5,
+                                                                   "tile": 16},
+                                        "memory": {"capacity": capacity}}}
+        world = filled_world(forgetful, store, Seeds.of(3))
+        ends = [e.payload for e in query_events(world, store, forgetful, [25], Seeds.of(3))
+                if e.type == "query.end"]
+        hits = [e["hits"] for e in ends]
+        everything = [set(exact_knn(vectors, np.arange(600), q, 10).tolist()) for q in queries]
+        held = np.mean(_per_query(hits, _truth(world, store, 10), 10))
+        low, _ = recall_interval(_per_query(hits, everything, 10), Seeds.of(1).rng())
+        return world.memory.store.evicted, held, low
+
+    evicted, held, low = judged(capacity=64)  # room for everything: 600 in 25 bots
+    assert evicted == 0 and held == 1.0 and low >= bar  # all 25 bots probed: exact
+    evicted, held, low = judged(capacity=2)
+    assert evicted >= 500 and held == 1.0 and low < bar
