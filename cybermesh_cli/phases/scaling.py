@@ -86,9 +86,9 @@ def rows(sizes: Sequence[Mapping[str, Any]], timings: Sequence[Mapping[str, Any]
             "cpu_us_per_bot_tick": round(1e6 * timing["cpu_seconds"] / (ticks * p["bots"]), 3),
             "peak_rss_mb": timing["rss_mb"],
             "judged": p["judged"],
-            "delivered": _rate(p["delivered_judged"], p["judged"]),
-            "right_bot": _rate(p["right_bot"], p["judged"]),
-            "right_topic": _rate(p["right_topic"], p["judged"]),
+            **_rate("delivered", p["delivered_judged"], p["judged"]),
+            **_rate("right_bot", p["right_bot"], p["judged"]),
+            **_rate("right_topic", p["right_topic"], p["judged"]),
             "tracking_accuracy": round(p["tracking_ok"] / p["tracking_total"], 4)
             if p["tracking_total"] else None,  # a mesh too small to launch carriers
             "max_distance": p["max_distance"],
@@ -97,10 +97,11 @@ def rows(sizes: Sequence[Mapping[str, Any]], timings: Sequence[Mapping[str, Any]
     return table
 
 
-def _rate(count: int, judged: int) -> dict[str, Any]:
-    """Return a proportion of the judged shards with its 95% Wilson interval ([0, 1]: none)."""
+def _rate(name: str, count: int, judged: int) -> dict[str, float]:
+    """Return a share of the judged shards and its 95% Wilson bounds ([0, 1]: none judged)."""
     low, high = wilson(count, judged) if judged else (0.0, 1.0)
-    return {"rate": round(count / max(judged, 1), 4), "ci95": [round(low, 4), round(high, 4)]}
+    return {name: round(count / max(judged, 1), 4), f"{name}_low": round(low, 4),
+            f"{name}_high": round(high, 4)}
 
 
 def growth_exponent(table: Sequence[Mapping[str, Any]]) -> float:
@@ -123,9 +124,9 @@ def result(ctx: RunContext, sizes: list[dict[str, Any]], timings: list[dict[str,
                 default=0.0),
             f"{SECTION}.event_log.min_hop_agreement": min(r["hop_agreement"] for r in table),
             f"{SECTION}.delivery.min_delivered_lower_ci": min(
-                r["delivered"]["ci95"][0] for r in table),
+                r["delivered_low"] for r in table),
             f"{SECTION}.delivery.min_right_bot_lower_ci": min(
-                r["right_bot"]["ci95"][0] for r in table),
+                r["right_bot_low"] for r in table),
             f"{SECTION}.memory.max_memory_mb": peak_memory_mb(),
         },
         figures={"ticks_per_size": ticks, "sizes": table,
