@@ -114,17 +114,21 @@ def query_events(world: World, store: Store, block: Mapping[str, Any], probes: S
     """Run every query at every probe count, yielding probe and result events."""
     query = block["query"]
     rng = seeds.child("queries").rng()
+    layer, shards = _layers(world)
     tick = 0
     for probe in probes:
         for index, vector in enumerate(store.queries):
             origin = int(rng.integers(0, world.mesh.size))
             found = world.recall(vector, origin, query["k"], probe, query["max_hops"])
+            keys_seen = set().union(*(shards.tables.tables[b] for b in found.path))
+            scanned = sum(len(layer.store.entries(b)) for b in found.probed)
             for bot in found.probed:
                 yield Event(tick, "query.probe", {"query": index, "probe": probe, "bot": bot,
                                                   "answer": found.answer(bot)})
             yield Event(tick, "query.end", {
                 "query": index, "probe": probe, "origin": origin, "hops": found.hops,
                 "visited": found.visited, "probed": len(found.probed),
+                "distances": len(keys_seen) + scanned,  # keys compared + entries scanned
                 "hits": [h.entry for h in found.hits],
                 "bots": [h.bot for h in found.hits]})
             tick += 1
@@ -165,6 +169,29 @@ def distinct_recall(found: Sequence[Sequence[int]], truth: Sequence[Sequence[int
         wanted = {e % texts for e in best}
         shares.append(len({e % texts for e in hits} & wanted) / len(wanted))
     return float(np.mean(shares))
+
+
+def hnsw_at_equal_cost(store: Store, m: int, k: int, truth: Sequence[set[int]],
+                      distances: float) -> dict[str, Any]:
+    """Return HNSW over everything stored at the efSearch whose cost matches the mesh's.
+
+    Cost is distance computations a query: the mesh's ``distances`` (keys compared plus
+    entries scanned) against FAISS's count; the whole curve over efSearch comes with it.
+    """
+    import faiss
+
+    hnsw = faiss.IndexHNSWFlat(store.vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.add(store.vectors)
+    stats = getattr(faiss.cvar, "hnsw_stats")  # FAISS's type stubs omit it
+    curve = []
+    for ef in (4, 8, 16, 32, 64, 128, 256, 512):
+        hnsw.hnsw.efSearch = ef
+        stats.reset()
+        _, found = hnsw.search(store.queries, k)
+        curve.append({"ef_search": ef, "recall": round(_recall(found.tolist(), truth, k), 4),
+                      "distances": round(stats.ndis / len(store.queries), 1)})
+    matched = min(curve, key=lambda row: abs(row["distances"] - distances))
+    return {**matched, "mesh_distances": round(distances, 1), "curve": curve}
 
 
 def trained_ivf(store: Store, lists: int, k: int, probes: Sequence[int],
@@ -370,6 +397,8 @@ class Phase8:
                                           truth_all, k) for row in mesh}
         trained_gap = max(i["recall"] - mesh_all[int(i["probe"])] for i in ivf_trained)
         visited = float(np.mean([e["visited"] for e in judged_end]))
+        distances = float(np.mean([e["distances"] for e in judged_end]))
+        hnsw_matched = hnsw_at_equal_cost(store, block["hnsw"]["m"], k, truth_all, distances)
         judged_recall = {
             "against_everything_stored": round(float(np.mean(per_query)), 4),
             "ci95": [round(low, 4), round(high, 4)],
@@ -380,6 +409,7 @@ class Phase8:
             "hops": round(float(np.mean([e["hops"] for e in judged_end])), 2)}
         figures = {"stored": len(store.vectors), "queries": len(store.queries),
                    "judged": judged_recall, "ivf_trained": ivf_trained,
+                   "hnsw_at_equal_cost": hnsw_matched,
                    "recall_of_everything_stored": judged_recall["against_everything_stored"],
                    "held": len(memory), "evicted": memory.evicted,
                    "capacity": memory.capacity, "bots": world.mesh.size,

@@ -136,6 +136,9 @@ def test_memory_experiment_judges_its_goals_and_writes_recall_png(memory_run):
     assert judged["against_everything_stored"] <= judged["against_what_is_held"]
     assert 0 < judged["distinct_texts"] <= 1 and judged["bots_visited"] >= 10  # 10 probed
     assert [r["probe"] for r in figures["ivf_trained"]] == [1, 2, 3, 5, 10, 20]
+    hnsw = figures["hnsw_at_equal_cost"]  # the efSearch whose cost is nearest the mesh's
+    gaps = [abs(r["distances"] - hnsw["mesh_distances"]) for r in hnsw["curve"]]
+    assert abs(hnsw["distances"] - hnsw["mesh_distances"]) == min(gaps) > -1
     assert figures["stored"] == 3200 and figures["held"] + figures["evicted"] == 3200
     assert figures["recall_of_everything_stored"] <= figures["mesh"][4]["recall"]
     assert [m["probe"] for m in figures["mesh"]] == [1, 2, 3, 5, 10, 20]
