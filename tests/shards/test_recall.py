@@ -138,7 +138,8 @@ def test_memory_experiment_judges_its_goals_and_writes_recall_png(memory_run):
     assert [r["probe"] for r in figures["ivf_trained"]] == [1, 2, 3, 5, 10, 20]
     hnsw = figures["hnsw_at_equal_cost"]  # the efSearch whose cost is nearest the mesh's
     gaps = [abs(r["distances"] - hnsw["mesh_distances"]) for r in hnsw["curve"]]
-    assert abs(hnsw["distances"] - hnsw["mesh_distances"]) == min(gaps) > -1
+    assert abs(hnsw["distances"] - hnsw["mesh_distances"]) == min(gaps)
+    assert hnsw["mesh_distances"] > 0 and 0 < hnsw["recall"] <= 1
     assert figures["stored"] == 3200 and figures["held"] + figures["evicted"] == 3200
     assert figures["recall_of_everything_stored"] <= figures["mesh"][4]["recall"]
     assert [m["probe"] for m in figures["mesh"]] == [1, 2, 3, 5, 10, 20]
