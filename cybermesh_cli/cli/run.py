@@ -74,11 +74,23 @@ def run(
 
 
 def _halt(spec_file: Path, phase: int, failed: list[str], run_dir: Path, console: Console) -> None:
-    from cybermesh_cli.gates.protocol import HALT_MESSAGE, Failure, run_failure_protocol
+    """Run the policy's failure protocol where it belongs.
+
+    In the project's checkout it updates the checkout's living docs; anywhere else (a user's
+    folder of experiments, an installed wheel) its ISSUE file and logs go into the run's folder.
+    """
+    from cybermesh_cli.gates.protocol import (
+        HALT_MESSAGE,
+        Failure,
+        checkout_of,
+        run_failure_protocol,
+    )
 
     report = (run_dir / "report.md").read_text()
-    failure = Failure(gate="perf", task=f"phase {phase} experiment {spec_file}",
+    failure = Failure(gate="criteria", task=f"phase {phase} experiment {spec_file}",
                       summary=f"criteria failed: {', '.join(failed)}", output=report,
                       command=f"cybermesh run {spec_file}", collect_junit=False)
-    result = run_failure_protocol(Path.cwd(), failure)
-    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {result.issue_file}")
+    checkout = checkout_of(Path.cwd().resolve())
+    result = run_failure_protocol(checkout or run_dir, failure, living_docs=bool(checkout))
+    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {result.issue_file}",
+                  highlight=False)

@@ -71,8 +71,9 @@ def _snapshots(logs: Path, root: Path) -> None:
         f"total {mem.total >> 20} MiB, available {mem.available >> 20} MiB, "
         f"used {mem.used >> 20} MiB ({mem.percent}%)\n"
     )
-    (logs / "git-context.txt").write_text(_run(["git", "log", "--oneline", "-10"], root))
-    (logs / "git-status.txt").write_text(_run(["git", "status", "--porcelain"], root))
+    if in_repository(root):
+        (logs / "git-context.txt").write_text(_run(["git", "log", "--oneline", "-10"], root))
+        (logs / "git-status.txt").write_text(_run(["git", "status", "--porcelain"], root))
 
 
 def capture_logs(root: Path, failure: Failure, stamp: str) -> Path:
@@ -123,7 +124,24 @@ def _add_pitfall(root: Path, failure: Failure, when: str) -> None:
                     + (("\n## " + after) if sep else ""), encoding="utf-8")
 
 
+def in_repository(path: Path) -> bool:
+    """Say whether ``path`` lies in a git repository (git is asked only where one is)."""
+    return any((folder / ".git").exists() for folder in (path, *path.parents))
+
+
+def checkout_of(path: Path) -> Path | None:
+    """Return the cybermesh checkout holding ``path`` (its living docs are the policy's), if any."""
+    for folder in (path, *path.parents):
+        project = folder / "pyproject.toml"
+        if (folder / ".git").exists() and project.is_file() and \
+                'name = "cybermesh-cli"' in project.read_text(errors="replace"):
+            return folder
+    return None
+
+
 def _git(root: Path, *args: str) -> str:
+    if not in_repository(root):
+        return "none (not a git repository)"
     return _run(["git", *args], root).strip() or "unknown"
 
 
@@ -132,7 +150,8 @@ def write_issue(root: Path, failure: Failure, stamp: str, when: str, logs: Path)
     template_path = root / "templates" / "ISSUE-template.md"
     if not template_path.is_file():
         template_path = TEMPLATES_DIR / "ISSUE-template.md"
-    modified = _run(["git", "status", "--porcelain"], root).strip().splitlines()
+    modified = _run(["git", "status", "--porcelain"], root).strip().splitlines() \
+        if in_repository(root) else []
     collected = sorted(p.name for p in logs.iterdir())
     fields = {
         "gate": failure.gate,
@@ -164,11 +183,17 @@ def write_issue(root: Path, failure: Failure, stamp: str, when: str, logs: Path)
     return issue
 
 
-def run_failure_protocol(root: Path, failure: Failure) -> ProtocolResult:
-    """Run steps 1 to 4 of the policy's protocol; step 5 (halt) is the caller's exit."""
+def run_failure_protocol(root: Path, failure: Failure,
+                         living_docs: bool = True) -> ProtocolResult:
+    """Run steps 1 to 4 of the policy's protocol; step 5 (halt) is the caller's exit.
+
+    ``living_docs`` False (outside the project's checkout) keeps steps 1 and 4, the logs and
+    the ISSUE file, in ``root`` and leaves TROUBLESHOOTING.md and REPLICATION-NOTES.md alone.
+    """
     now = datetime.now(UTC)
     stamp, when = now.strftime("%Y%m%d-%H%M%S"), now.strftime("%Y-%m-%d %H:%M:%S")
     logs = capture_logs(root, failure, stamp)
-    _append_troubleshooting(root, failure, when, logs)
-    _add_pitfall(root, failure, when)
+    if living_docs:
+        _append_troubleshooting(root, failure, when, logs)
+        _add_pitfall(root, failure, when)
     return ProtocolResult(issue_file=write_issue(root, failure, stamp, when, logs), logs_dir=logs)

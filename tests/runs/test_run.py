@@ -180,3 +180,17 @@ def test_json_from_replay_adapter_list_and_sweep(tmp_path, phase0_spec):
     result = json.loads(swept.stdout)
     assert [r["status"] for r in result["results"]] == ["passed", "passed"]
     assert result["sweep"].startswith("sw")
+
+
+def test_a_failed_run_outside_a_checkout_keeps_the_protocol_in_its_own_folder(tmp_path):
+    """The failure protocol writes living docs only in the project's checkout."""
+    done = cli("run", str(REPO / "experiments" / "phase3.yaml"), "--set", "duration.ticks=40",
+               "--set", "phase3.embedder.backend=hash", cwd=tmp_path)
+    assert done.returncode == 1 and "HALTING FOR HUMAN INPUT" in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # nothing else written here
+    run = _only_run(tmp_path)
+    (issue,) = run.glob("ISSUE-*.md")
+    text = issue.read_text()
+    assert "delivery.min_delivered_lower_ci" in text and "Gate Failed**: criteria" in text
+    assert "not a git repository" in text and "fatal" not in text
+    assert (run / "logs").is_dir() and issue.name in done.stderr
