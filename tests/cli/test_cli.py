@@ -18,8 +18,9 @@ def test_module_entry_point_and_help_list_the_commands():
 @pytest.mark.parametrize("args", [["run"], ["replay"], ["spec", "check"], ["runs", "list"],
                                   ["gate", "validate"], ["gate", "security"]])
 def test_every_command_explains_itself(args):
-    done = cli(*args, "--help", cwd=REPO)
-    assert done.returncode == 0 and "Usage" in done.stdout
+    for flag in ("--help", "-h"):
+        done = cli(*args, flag, cwd=REPO)
+        assert done.returncode == 0 and "Usage" in done.stdout, flag
 
 
 def test_start_up_imports_no_heavy_library():
