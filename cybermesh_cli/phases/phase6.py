@@ -25,11 +25,12 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.phases.base import PhaseResult, RunContext
 from cybermesh_cli.phases.embedding import VECTORS_FILE, embed_corpus
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.hints import Trails, search
+from cybermesh_cli.shards.hints import search
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.shards.layout import place_topics
 from cybermesh_cli.shards.routing import RoutingTables
+from cybermesh_cli.substrate.energy import Trails
 from cybermesh_cli.spec import Spec
 
 SECTION = "phase_6_energy_hints"
@@ -71,7 +72,7 @@ def run_arm(tables: RoutingTables, goals: NDArray[np.int64], origins: NDArray[np
     come from its own child of ``seeds`` (``plain`` or ``hints-<half-life>``).
     """
     rng = seeds.child("plain" if half_life is None else f"hints-{half_life:g}").rng()
-    trails = None if half_life is None else Trails(tables.mesh, half_life, block["gradient"])
+    trails = None if half_life is None else Trails(tables.mesh.size, half_life, block["gradient"])
     hops = np.empty(len(goals), np.int64)
     delivered = most_entries = 0
     bound = 2 * (tables.mesh.size - 1)
@@ -110,7 +111,7 @@ def _median_interval(values: NDArray[np.float64], rng: np.random.Generator,
 def decay_check(block: Mapping[str, Any]) -> dict[str, float]:
     """Deposit once, decay freely for three half-lives, fit the half-life (log-linear)."""
     half_life = block["half_life"]
-    trails = Trails(Mesh(1, 1), half_life, 1.0)
+    trails = Trails(1, half_life, 1.0)
     trails.deposit([0])
     values = []
     for _ in range(int(3 * half_life) + 2):

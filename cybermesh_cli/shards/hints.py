@@ -18,55 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
-from cybermesh_cli.substrate.energy import decay_factor
-
-
-class Trails:
-    """Delivery trails: one energy value a bot, halving every ``half_life`` ticks.
-
-    The decay is lazy: values are kept divided by the decay since a reference tick, so a tick
-    costs nothing and every bot's value carries the same factor; comparing them needs no
-    arithmetic at all. ``E <- decay * E`` each tick, as the tier-1 field does, exactly up to
-    rounding.
-    """
-
-    RENORMALISE = 1e100  # fold the common factor back in before it overflows
-
-    def __init__(self, mesh: Mesh, half_life: float, gradient: float) -> None:
-        """Start with no trails."""
-        self.mesh = mesh
-        self.gradient = gradient
-        self.decay = decay_factor(half_life)
-        self.scaled = np.zeros(mesh.size)  # energy / decay ** (now - base)
-        self._elapsed = 0  # ticks since the reference tick
-
-    @property
-    def energy(self) -> NDArray[np.float64]:
-        """Each bot's energy now (a copy)."""
-        values: NDArray[np.float64] = self.scaled * self.decay ** self._elapsed
-        return values
-
-    def set_energy(self, values: NDArray[np.float64]) -> None:
-        """Replace every bot's energy."""
-        self.scaled = np.asarray(values, np.float64).copy()
-        self._elapsed = 0
-
-    def tick(self) -> None:
-        """Decay one tick."""
-        self._elapsed += 1
-        if self.decay ** -self._elapsed > self.RENORMALISE:
-            self.set_energy(self.energy)
-
-    def deposit(self, path: list[int]) -> None:
-        """Lay a trail that rises toward the path's last bot (the destination)."""
-        amount = self.decay ** -self._elapsed
-        for bot in reversed(path):
-            self.scaled[bot] += amount
-            amount *= self.gradient
+from cybermesh_cli.substrate.energy import Trails
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,46 @@ class EnergyField:
     def total(self) -> float:
         """Sum of the field."""
         return float(self.values.sum(dtype=np.float64))
+
+
+class Trails:
+    """Delivery trails: a field of one energy cell a bot, halving every ``half_life`` ticks.
+
+    The decay is lazy: values are kept divided by the decay since a reference tick, so a tick
+    costs nothing and every bot's value carries the same factor; comparing them needs no
+    arithmetic at all. ``E <- decay * E`` each tick, as the tier-1 field does, exactly up to
+    rounding.
+    """
+
+    RENORMALISE = 1e100  # fold the common factor back in before it overflows
+
+    def __init__(self, cells: int, half_life: float, gradient: float) -> None:
+        """Start with no trails on ``cells`` cells (one a bot)."""
+        self.gradient = gradient
+        self.decay = decay_factor(half_life)
+        self.scaled = np.zeros(cells)  # energy / decay ** (now - base)
+        self._elapsed = 0  # ticks since the reference tick
+
+    @property
+    def energy(self) -> NDArray[np.float64]:
+        """Each bot's energy now (a copy)."""
+        values: NDArray[np.float64] = self.scaled * self.decay ** self._elapsed
+        return values
+
+    def set_energy(self, values: NDArray[np.float64]) -> None:
+        """Replace every bot's energy."""
+        self.scaled = np.asarray(values, np.float64).copy()
+        self._elapsed = 0
+
+    def tick(self) -> None:
+        """Decay one tick."""
+        self._elapsed += 1
+        if self.decay ** -self._elapsed > self.RENORMALISE:
+            self.set_energy(self.energy)
+
+    def deposit(self, path: list[int]) -> None:
+        """Lay a trail that rises toward the path's last bot (the destination)."""
+        amount = self.decay ** -self._elapsed
+        for bot in reversed(path):
+            self.scaled[bot] += amount
+            amount *= self.gradient

@@ -7,7 +7,7 @@ value a bot with its own half-life (phase 6's hints read such trails).
 
 from __future__ import annotations
 
-from cybermesh_cli.shards.hints import Trails
+from cybermesh_cli.substrate.energy import Trails
 from cybermesh_cli.substrate.energy import EnergyField
 from cybermesh_cli.substrate.shapes import Cells
 from cybermesh_cli.topology import Tiling
@@ -20,7 +20,7 @@ class EnergyLayer:
     def __init__(self, config: EnergyConfig, tiling: Tiling) -> None:
         """Start both fields at zero."""
         self.field = EnergyField(tiling.shape, config.half_life)
-        self.trails = Trails(tiling.mesh, config.trail_half_life, config.gradient)
+        self.trails = Trails(tiling.mesh.size, config.trail_half_life, config.gradient)
 
     def update(self, cells: Cells) -> None:
         """One tick: the field takes this tick's live cells; trails decay."""

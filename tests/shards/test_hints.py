@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cybermesh_cli.shards.hints import Trails, search
+from cybermesh_cli.shards.hints import search
+from cybermesh_cli.substrate.energy import Trails
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.routing import RoutingTables
 
@@ -18,7 +19,7 @@ def test_search_always_delivers_within_its_bounds(goal, origin, seed, horizon, t
     mesh = Mesh(5, 5, torus=torus)
     tables = RoutingTables(mesh, KEYS, horizon)
     rng = np.random.default_rng(seed)
-    field = Trails(mesh, 10, 0.5) if trails else None
+    field = Trails(mesh.size, 10, 0.5) if trails else None
     if field is not None:  # an arbitrary, misleading field
         field.set_energy(rng.random(25))
     found, path = search(tables, goal, origin, rng, field, max_hops=1000)
@@ -33,7 +34,7 @@ def test_search_always_delivers_within_its_bounds(goal, origin, seed, horizon, t
 def test_a_shard_follows_a_trail_straight_to_its_goal():
     mesh = Mesh(5, 5, torus=False)
     tables = RoutingTables(mesh, KEYS, 0)
-    trails = Trails(mesh, 100, 0.5)
+    trails = Trails(mesh.size, 100, 0.5)
     trail = [0, 1, 2, 3, 4, 9, 14, 19, 24]  # along the top row, then down the right edge
     trails.deposit(trail)
     assert list(trails.energy[trail]) == sorted(trails.energy[trail])  # rises to the goal
@@ -45,7 +46,7 @@ def test_a_shard_follows_a_trail_straight_to_its_goal():
 
 
 def test_trails_halve_every_half_life():
-    trails = Trails(Mesh(2, 2), half_life=8, gradient=1.0)
+    trails = Trails(4, half_life=8, gradient=1.0)
     trails.deposit([3])
     for _ in range(8):
         trails.tick()
