@@ -45,6 +45,15 @@ def spec_path(path: Path) -> Path:
     return path if path.exists() else example(str(path)) or path
 
 
+def pattern_path(path: Path) -> Path:
+    """Resolve a pattern the user names: their file if it exists, else a bundled one (glider)."""
+    if path.exists():
+        return path
+    stem = str(path).removesuffix(".rle")
+    bundled = EXPERIMENTS_DIR / "patterns" / f"{stem}.rle"
+    return bundled if "/" not in stem and stem and bundled.is_file() else path
+
+
 def examples() -> list[Path]:
     """Return every bundled example spec."""
     return sorted(EXPERIMENTS_DIR.glob("*.yaml"))

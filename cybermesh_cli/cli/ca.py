@@ -62,9 +62,10 @@ def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
 
     from cybermesh_cli.substrate.evolve import background, evolve, evolve_live, parse_size
     from cybermesh_cli.substrate.rle import Pattern, read_rle
+    from cybermesh_cli.paths import pattern_path
     from cybermesh_cli.substrate.rules import parse_rule_spec
 
-    source = read_rle(path)
+    source = read_rle(pattern_path(path))
     parsed, bounded = parse_rule_spec(rule or source.rule or "B3/S23")
     size = parse_size(torus) if torus else bounded  # --torus overrides the file's suffix
     if size:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-DEFAULT_SPEC = Path("experiments/phase7.yaml")
+DEFAULT_SPEC = Path("phase7")  # the bundled example, unless ./phase7 is yours
 
 
 def dashboard(
@@ -43,9 +43,11 @@ def dashboard(
     from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.runs.events import EventLog
     from cybermesh_cli.runs.replay import resolve_run
+    from cybermesh_cli.paths import spec_path
     from cybermesh_cli.spec import load_spec
 
     console = Console(stderr=True)
+    spec_file = spec_path(spec_file)
     spec = load_spec(spec_file)
     if spec.phase != 7:
         raise InputError(f"{spec_file}: phase: the dashboard needs a phase 7 spec, got "

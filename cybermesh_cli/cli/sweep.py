@@ -79,10 +79,15 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
 
     from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
 
+    from cybermesh_cli.paths import spec_path as resolve_spec
+    from cybermesh_cli.phases import preflight
+
     catch_interrupts()
+    spec_path = resolve_spec(spec_path)  # a bundled example by name: `sweep phase1`
     seed_list = parse_seeds(seeds)
     grid_values = parse_grid(grid)
     spec = load_spec(spec_path)
+    preflight(spec)  # a missing extra is one line before the sweep folder is written
     plan = expand(spec_path, seed_list, grid_values, name or spec.name)
     for run in {r.point: r for r in plan.runs}.values():  # every grid point: a valid spec
         load_spec(spec_path, list(run.overrides), run.seed)

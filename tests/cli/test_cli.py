@@ -35,3 +35,14 @@ def test_start_up_imports_no_heavy_library():
 def test_unknown_flag_is_a_usage_error():
     done = cli("run", "experiments/phase0.yaml", "--colour", "red", cwd=REPO)
     assert done.returncode == 2 and "No such option" in done.stderr
+
+
+def test_bundled_specs_and_patterns_work_by_name_from_any_folder(tmp_path):
+    done = cli("ca", "step", "glider", "--gens", "4", "-o", "g.rle", cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "g.rle").read_text().count("o") >= 3
+    done = cli("sweep", "phase1", "--seeds", "0..1", "--backend", "serial", "--out", "out",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.rle", "out"]
+    done = cli("ca", "step", "no-such-pattern", "-o", "x.rle", cwd=tmp_path)
+    assert done.returncode == 2 and "no-such-pattern" in done.stderr
