@@ -1,6 +1,8 @@
-"""Check a pytest-benchmark JSON file against benchmarks/speedups.yaml and the stored baseline.
+"""Check pytest-benchmark JSON files against benchmarks/speedups.yaml and the stored baseline.
 
-Usage: python scripts/check_performance_regression.py [logs/benchmark.json] [--update-baseline]
+Usage: python scripts/check_performance_regression.py [RUN.json ...] [--update-baseline]
+
+With several runs each speedup is the median of the runs' (the perf gate makes three).
 """
 
 import sys
@@ -10,10 +12,10 @@ from cybermesh_cli.gates.perf import check_speedups, save_baseline
 
 ROOT = Path(__file__).resolve().parents[1]
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
-bench = Path(args[0]) if args else ROOT / "logs" / "benchmark.json"
+benches = [Path(a) for a in args] or [ROOT / "logs" / "benchmark.json"]
 baseline = ROOT / "benchmarks" / "baseline.json"
 
-checks = check_speedups(bench, ROOT / "benchmarks" / "speedups.yaml", baseline)
+checks = check_speedups(benches, ROOT / "benchmarks" / "speedups.yaml", baseline)
 for c in checks:
     stored = f"{c.stored:.2f}x" if c.stored else "none"
     verdict = "ok" if c.passed else "REGRESSION"
