@@ -1,6 +1,7 @@
 """End-to-end runs of phase 0: the run folder, criteria, replay, kill and interrupt."""
 
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -28,7 +29,8 @@ def test_phase0_run_writes_a_complete_record_and_replays(tmp_path, phase0_spec):
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "passed" and manifest["seed"] == 3
     assert manifest["git"]["sha"] != "unknown" and manifest["device"] == "cpu"
-    assert manifest["packages"]["torch"].startswith("2.13.0")
+    if importlib.util.find_spec("torch") is not None:  # the [ml] extra: the pinned CPU wheel
+        assert manifest["packages"]["torch"].startswith("2.13.0")
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["criteria"] and all(c["passed"] for c in metrics["criteria"])
     assert "phase_0_setup.living_docs.min_coverage" in (run / "report.md").read_text()

@@ -13,7 +13,7 @@ import pytest
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds, run_status
-from tests.conftest import REPO, cli
+from tests.conftest import REPO, cli, needs
 
 PHASE1 = str(REPO / "experiments" / "phase1.yaml")
 
@@ -57,6 +57,7 @@ def _finished(folder):
 
 
 def test_a_killed_sweep_resumes_with_only_the_missing_runs(tmp_path):
+    needs("ray")  # the sweep runs on a local Ray
     args = [sys.executable, "-m", "cybermesh_cli", "sweep", PHASE1, "--seeds", "0..9",
             "--workers", "2"]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -105,6 +106,7 @@ def test_failures_are_recorded_and_fail_fast_stops(tmp_path):
 
 
 def test_report_pass_rates_and_means_agree_with_each_runs_metrics(tmp_path):
+    needs("ray")
     grid = ("--grid", "phase1.energy.half_life=5,20")
     assert cli("sweep", PHASE1, "--seeds", "0..2", *grid, "--workers", "2",
                cwd=tmp_path).returncode == 0
