@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SEEDING_SCHEME = 2  # 1: positional spawns (until 0.9); 2: named children. In every manifest.
+SEEDING_SCHEME = 2  # 1: positional spawns (cybermesh 0.1); 2: named children. In every manifest.
 
 def _name_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=16).digest(), "big")

@@ -3,10 +3,12 @@
 Workloads (`shards/hints.py` has the protocol): ``shards`` shards, one a tick, from random
 origins; a shard's goal is the bot whose key is most like it. Uniform draws shards at random;
 skewed draws a topic by Zipf popularity (exponent ``zipf``, topics in a seeded random order),
-then a shard of it. Each workload is searched twice with the same shards, origins and random
-stream: without hints, and with trails. Compute time is the median of ``repeats`` timed runs
-of each arm, taken alternately in one process. Decay: one deposit, then free decay, fitted
-against the configured half-life. A half-life sweep shows what the trail's memory does.
+then a shard of it. Each workload is searched with the same shards and origins without hints,
+with trails, and without hints over tables gossiped one round further (each arm with its own
+random stream); judged on both workloads and against that round. Compute time is the median
+of ``repeats`` timed runs of each arm, taken alternately in one process. Decay: one deposit,
+then free decay, fitted against the configured half-life. A half-life sweep shows what the
+trail's memory does.
 """
 
 from __future__ import annotations

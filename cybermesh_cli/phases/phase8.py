@@ -4,11 +4,14 @@ Held-out shard texts (a few a topic) become queries; the other texts, each with 
 variants, are stored: routed from random bots over the gossip tables and kept where they are
 delivered. The memory then settles (bots' keys move to the mean of what they hold, shards are
 routed again; ``shards.memory``). Queries walk the mesh probing the bots best by key
-(``shards.memory.recall``). Measured against exact k-nearest neighbours over everything
-stored: recall@k and hops, bots visited and probed per query, at every probe count, beside
-FAISS IVF-flat with the bots' keys as centroids at the same ``nprobe``, and HNSW; then at other
-gossip horizons and mesh sizes. Every store, probe and query result is an event; the vectors
-are kept with the run, so replay and ``cybermesh recall`` need no embedding of the corpus.
+(``shards.memory.recall``). Judged at the judged share of bots probed: recall@k against exact
+k-nearest neighbours over everything stored (evicted shards are misses; a bootstrap interval
+over the queries), the bots a query visits (its real cost), and the gap to FAISS IVF-flat
+trained by its own k-means. Reported at every probe count: hops, bots visited and probed,
+distance computations, recall on distinct texts, IVF-flat with the bots' keys as centroids,
+HNSW at the efSearch of equal cost, exact search; then other gossip horizons and mesh sizes.
+Every store, probe and query result is an event; the vectors are kept with the run, so replay
+and ``cybermesh recall`` need no embedding of the corpus.
 """
 
 from __future__ import annotations

@@ -19,10 +19,11 @@ import psutil
 from numpy.typing import NDArray
 
 from cybermesh_cli.events import Event
+from cybermesh_cli.shards.carriers import torus_distance
+from cybermesh_cli.world.shards import Ride, trajectory_hops
 from cybermesh_cli.world.state import ShardState
 
 if TYPE_CHECKING:
-    from cybermesh_cli.world.shards import Ride
     from cybermesh_cli.world.world import World
 
 TRACK_LIMIT = 2.5  # cells between a shard's tracked and true position (the policy's)
@@ -85,8 +86,6 @@ class Tally:
 
     def _score(self, ride: Ride, world: World) -> None:
         """Score one ride against its ghost; a lost one is right if the carrier really is gone."""
-        from cybermesh_cli.shards.carriers import torus_distance
-
         carrier, riders = ride.carrier, ride.riders
         intact = carrier.intact(world.substrate_cells)
         self.tracking_total += riders
@@ -107,8 +106,6 @@ class Tally:
 
     def retire(self, shard: ShardState) -> None:
         """Fold a finished (or, at the end, unfinished) shard into the totals."""
-        from cybermesh_cli.world.shards import trajectory_hops
-
         hops = trajectory_hops(shard)
         self.outcomes[shard.status] += 1
         self.hops_per_shard[hops] += 1
