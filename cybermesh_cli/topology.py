@@ -68,6 +68,14 @@ class Mesh:
         result: NDArray[np.int64] = np.maximum(dr, dc) if self.neighbourhood == 8 else dr + dc
         return result
 
+    def hops_between(self, a: int, b: int) -> int:
+        """Do :meth:`distance` for two bots, in plain Python (hot paths call it per shard)."""
+        (ra, ca), (rb, cb) = divmod(a, self.cols), divmod(b, self.cols)
+        dr, dc = abs(ra - rb), abs(ca - cb)
+        if self.torus:
+            dr, dc = min(dr, self.rows - dr), min(dc, self.cols - dc)
+        return max(dr, dc) if self.neighbourhood == 8 else dr + dc
+
     @cached_property
     def hops(self) -> NDArray[np.int64]:
         """Shortest hop counts between every pair of bots (size x size: small meshes only)."""

@@ -82,7 +82,6 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
     from cybermesh_cli.spec import load_spec
     from cybermesh_cli.substrate.render import render
     from cybermesh_cli.world.rebuild import frames
-    from cybermesh_cli.world.shards import trajectory_hops
 
     spec = load_spec(folder / SPEC_FILE)
     if spec.phase != 3:
@@ -100,7 +99,7 @@ def _show(folder: Path, tick: int | None, export: Path | None, every: int,
         for column in ("shard", "status", "bot", "carrier", "origin", "hops so far"):
             table.add_column(column)
         for s in frame.shards:
-            hops = trajectory_hops(s)
+            hops = s.hops()
             table.add_row(str(s.id), s.status, str(s.bot), str(s.carrier), str(s.origin),
                           str(hops))
         console.print(table)

@@ -13,12 +13,14 @@ the carrier's true position while it is intact; that is how tracking is scored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
+from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.shards import kernels
 from cybermesh_cli.substrate.detect import detect_window, window
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.library import ObjectForm, default_library
@@ -67,6 +69,33 @@ class Flight:
         dy, dx = self.offsets[phase]
         return self.phases[phase], dy + periods * self.shift[0], dx + periods * self.shift[1]
 
+    def lane(self, distance: int, margin: int = 1) -> NDArray[np.int64]:
+        """Return the cells :func:`lane_clear` looks at, as row runs for :func:`kernels.lane_clear`.
+
+        One (dy, dx, width) row a run, from the launch top-left: the union of the ship's box
+        (plus ``margin``) once a period along ``distance`` cells of its undisturbed flight.
+        """
+        period = len(self.phases)
+        speed = max(abs(self.shift[0]), abs(self.shift[1])) / period
+        boxes = []
+        for age in range(period, int(distance / speed) + 1, period):
+            cells, dy, dx = self.at(age)
+            boxes.append((dy - margin, dx - margin, cells.shape[0] + 2 * margin,
+                          cells.shape[1] + 2 * margin))
+        if not boxes:
+            return np.zeros((0, 3), np.int64)
+        top, left = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        covered = np.zeros((max(b[0] + b[2] for b in boxes) - top,
+                            max(b[1] + b[3] for b in boxes) - left), np.bool_)
+        for dy, dx, rows, cols in boxes:
+            covered[dy - top:dy - top + rows, dx - left:dx - left + cols] = True
+        runs = []
+        for row, line in enumerate(covered):
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], line.astype(np.int8), [0]))))
+            for start, stop in edges.reshape(-1, 2).tolist():
+                runs.append((row + top, start + left, stop - start))
+        return np.array(runs, np.int64)
+
     @cached_property
     def populations(self) -> frozenset[int]:
         """Live cells of each phase (a lightweight spaceship has 9 and 12)."""
@@ -106,23 +135,118 @@ def _origin(cells: Cells, margin: int) -> tuple[int, int]:
     return int(rows[0]) - margin, int(cols[0]) - margin
 
 
-@dataclass
-class Carrier:
-    """One tracked spaceship and its ghost (where it would be, undisturbed, after ``age`` ticks)."""
+CARRIER_NAMES = ("glider", "lwss")  # diagonal and orthogonal carriers
 
-    id: int
-    apgcode: str
-    velocity: tuple[float, float]
-    centroid: tuple[float, float]
-    flight: Flight
-    origin: tuple[int, int]  # top-left cell at launch
-    shape: tuple[int, int]  # the torus
-    launched: int
-    age: int = 0
-    alive: bool = True
-    shards: list[int] = field(default_factory=list)
-    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)  # last detected: top, left, height, width
-    unseen: int = 0  # ticks since it was last detected
+
+@dataclass
+class Columns:
+    """Carriers' tracked state, one row a carrier in launch order: the arrays the kernels edit."""
+
+    centroid: NDArray[np.float64]  # (n, 2): last detected, or predicted while unseen
+    velocity: NDArray[np.float64]  # (n, 2)
+    code: NDArray[np.int64]  # index of the carrier's apgcode in :func:`carrier_shapes`
+    alive: NDArray[np.bool_]
+    unseen: NDArray[np.int64]  # ticks since it was last detected
+    age: NDArray[np.int64]  # ticks since launch
+    bbox: NDArray[np.int64]  # (n, 4): last detected top, left, height, width
+    bot: NDArray[np.int64]  # the bot whose tile its riders are at (kept by the shard layer)
+    riders: NDArray[np.int64]  # shards aboard (kept by the shard layer)
+
+    @classmethod
+    def empty(cls, rows: int) -> Columns:
+        """Return columns with room for ``rows`` carriers."""
+        return cls(np.zeros((rows, 2)), np.zeros((rows, 2)), np.zeros(rows, np.int64),
+                   np.zeros(rows, np.bool_), np.zeros(rows, np.int64), np.zeros(rows, np.int64),
+                   np.zeros((rows, 4), np.int64), np.zeros(rows, np.int64),
+                   np.zeros(rows, np.int64))
+
+    def take(self, rows: NDArray[np.int64], room: int) -> Columns:
+        """Copy ``rows`` (in that order) into new columns with room for ``room`` carriers."""
+        out = Columns.empty(room)
+        for name, column in vars(self).items():
+            getattr(out, name)[:len(rows)] = column[rows]
+        return out
+
+
+@cache
+def carrier_shapes() -> tuple[tuple[str, ...], NDArray[np.int64], NDArray[np.int64], float]:
+    """Carriers' apgcodes, every library shape of theirs keyed (sorted) with its code, reach.
+
+    The reach: how far (Chebyshev) from a carrier's predicted centroid the cell of a matching
+    shape nearest to its centroid can be (the gate plus the farthest such cell of any shape).
+    """
+    library = default_library()
+    forms = [f for n in CARRIER_NAMES for f in library.objects[n]]
+    codes = tuple(dict.fromkeys(f.apgcode for f in forms))
+    pairs = sorted({(int(kernels.shape_key(f.cells)), codes.index(f.apgcode)) for f in forms})
+    keys = np.array([k for k, _ in pairs], np.int64)
+    nearest = 0.0
+    for form in forms:
+        ys, xs = np.nonzero(form.cells)
+        nearest = max(nearest, float(np.min(np.maximum(abs(ys - ys.mean()),
+                                                       abs(xs - xs.mean())))))
+    return codes, keys, np.array([c for _, c in pairs], np.int64), GATE + nearest + 1e-9
+
+
+class Carrier:
+    """One tracked spaceship: who it is and who rides it; where it is lives in the columns.
+
+    Beside it runs its ghost (where it would be, undisturbed, after ``age`` ticks).
+    """
+
+    def __init__(self, id: int, apgcode: str, velocity: tuple[float, float], flight: Flight,
+                 origin: tuple[int, int], shape: tuple[int, int], launched: int,
+                 data: Columns, row: int) -> None:
+        """Describe a carrier launched at tick ``launched`` from top-left cell ``origin``."""
+        self.id = id
+        self.apgcode = apgcode
+        self.velocity = velocity
+        self.step = (int(np.sign(velocity[0])), int(np.sign(velocity[1])))  # its heading
+        self.flight = flight
+        self.origin = origin
+        self.shape = shape  # the torus
+        self.launched = launched
+        self.shards: list[int] = []
+        self.data, self.row = data, row
+
+    @property
+    def centroid(self) -> tuple[float, float]:
+        """Where the tracker sees it (or, while unseen, predicts it): (y, x)."""
+        y, x = self.data.centroid[self.row].tolist()
+        return y, x
+
+    @centroid.setter
+    def centroid(self, value: tuple[float, float]) -> None:
+        self.data.centroid[self.row] = value
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        """Last detected box: top, left, height, width."""
+        top, left, height, width = self.data.bbox[self.row].tolist()
+        return top, left, height, width
+
+    @property
+    def alive(self) -> bool:
+        """False once lost or absorbed."""
+        return bool(self.data.alive[self.row])
+
+    @property
+    def age(self) -> int:
+        """Ticks since launch."""
+        return int(self.data.age[self.row])
+
+    @age.setter
+    def age(self, value: int) -> None:
+        self.data.age[self.row] = value
+
+    @property
+    def unseen(self) -> int:
+        """Ticks since it was last detected."""
+        return int(self.data.unseen[self.row])
+
+    @unseen.setter
+    def unseen(self, value: int) -> None:
+        self.data.unseen[self.row] = value
 
     def ghost(self) -> tuple[Cells, int, int]:
         """Return the ghost's cells and their (top, left) on the torus."""
@@ -135,14 +259,18 @@ class Carrier:
         ys, xs = np.nonzero(cells)
         return (float(top + ys.mean()) % self.shape[0], float(left + xs.mean()) % self.shape[1])
 
-    def intact(self, world: Cells) -> bool:
-        """Ground truth: the world holds exactly the ghost's cells in the ghost's bounding box."""
+    def intact(self, grid: Grid) -> bool:
+        """Ground truth: the grid holds exactly the ghost's cells in the ghost's bounding box."""
         cells, top, left = self.ghost()
-        return bool(np.array_equal(window(world, top, left, *cells.shape), cells))
+        seen = kernels.window(grid.words, grid.height, grid.width, top, left, *cells.shape)
+        return bool(np.array_equal(seen, cells))
 
 
 def place(world: Cells, form: ObjectForm, top: int, left: int) -> bool:
-    """Write ``form`` at (top, left) if a 2-cell margin around it is empty; True if placed."""
+    """Write ``form`` at (top, left) if a 2-cell margin around it is empty; True if placed.
+
+    The reference for :func:`kernels.place`, on unpacked cells.
+    """
     h, w = form.cells.shape
     if window(world, top - 2, left - 2, h + 4, w + 4).any():
         return False
@@ -162,7 +290,8 @@ def lane_clear(world: Cells, form: ObjectForm, flight: Flight, top: int, left: i
 
     Checks the ship's box (plus ``margin``) once a period along its undisturbed flight: the
     lane a bot can see before it launches. Cells the ship itself would occupy at launch count
-    only if it is already there (``place`` refuses a busy spot anyway).
+    only if it is already there (``place`` refuses a busy spot anyway). The reference for
+    :func:`kernels.lane_clear`, on unpacked cells.
     """
     period = len(flight.phases)
     speed = max(abs(flight.shift[0]), abs(flight.shift[1])) / period
@@ -176,65 +305,139 @@ def lane_clear(world: Cells, form: ObjectForm, flight: Flight, top: int, left: i
 
 
 class Tracker:
-    """Follows carriers from tick to tick, looking for each only where it can be."""
+    """Follows carriers from tick to tick, looking for each only where it can be.
+
+    Carriers are rows of :class:`Columns`; one compiled pass (:func:`kernels.track`) tracks
+    them all, and :meth:`update` with ``compiled=False`` runs the Python reference instead.
+    """
 
     def __init__(self, shape: tuple[int, int], rule: Rule) -> None:
         """Track on a torus of ``shape`` whose cells follow ``rule``."""
         self.shape = shape
         self.rule = rule
-        self.carriers: dict[int, Carrier] = {}
+        self.carriers: dict[int, Carrier] = {}  # live ones (and this tick's dead), by id
+        self.rows: list[Carrier] = []  # the same and some dead ones, in row order
+        self.data = Columns.empty(64)
+        self.codes, self._keys, self._key_codes, self._reach = carrier_shapes()
+        self._populations: list[frozenset[int]] = [frozenset() for _ in self.codes]
+        self._wanted = np.zeros((len(self.codes), 1), np.bool_)
+        self._forms: dict[tuple[str, int, int], tuple[Flight, int, tuple[float, float]]] = {}
         self._next_id = 0
 
-    def launch(self, world: Cells, form: ObjectForm, top: int, left: int,
+    def launch(self, grid: Grid, form: ObjectForm, top: int, left: int,
                tick: int) -> Carrier | None:
-        """Place a spaceship in ``world`` and start tracking it (None if the spot is busy)."""
-        if not place(world, form, top, left):
+        """Place a spaceship on ``grid`` and start tracking it (None if the spot is busy)."""
+        if not kernels.place(grid.words, grid.height, grid.width, form.cells, top, left):
             return None
-        ys, xs = np.nonzero(form.cells)
-        centroid = (float(top + ys.mean()) % self.shape[0], float(left + xs.mean()) % self.shape[1])
-        carrier = Carrier(self._next_id, form.apgcode, form.velocity, centroid,
-                          flight(form, self.rule), (top % self.shape[0], left % self.shape[1]),
-                          self.shape, tick)
+        return self.add(form, top, left, tick)
+
+    def add(self, form: ObjectForm, top: int, left: int, tick: int, bot: int = -1) -> Carrier:
+        """Start tracking a spaceship already written at (top, left)."""
+        ride, code, offset = self._form(form)
+        row = len(self.rows)
+        if row == len(self.data.code):
+            self._move(np.arange(row), 2 * row)
+        data = self.data
+        data.centroid[row] = ((top + offset[0]) % self.shape[0], (left + offset[1]) % self.shape[1])
+        data.velocity[row] = form.velocity
+        data.code[row], data.alive[row], data.unseen[row], data.age[row] = code, True, 0, 0
+        data.bbox[row], data.bot[row], data.riders[row] = 0, bot, 0
+        carrier = Carrier(self._next_id, form.apgcode, form.velocity, ride,
+                          (top % self.shape[0], left % self.shape[1]), self.shape, tick,
+                          data, row)
         self.carriers[carrier.id] = carrier
+        self.rows.append(carrier)
         self._next_id += 1
         return carrier
 
-    def update(self, world: Cells) -> list[Carrier]:
-        """Advance every live carrier one tick; return the ones lost this tick."""
-        lost = []
-        taken: set[tuple[int, int, int, int]] = set()
-        for carrier in self.carriers.values():
-            if not carrier.alive:
-                continue
-            carrier.age += 1
-            predicted = ((carrier.centroid[0] + carrier.velocity[0]) % self.shape[0],
-                         (carrier.centroid[1] + carrier.velocity[1]) % self.shape[1])
-            best, best_distance = None, GATE
-            for found in detect_window(world, round(predicted[0]) - WINDOW // 2,
-                                       round(predicted[1]) - WINDOW // 2, WINDOW,
-                                       carrier.flight.populations):
-                if found.apgcode != carrier.apgcode or found.bbox in taken:
-                    continue
-                distance = torus_distance(found.centroid, predicted, self.shape)
-                if distance <= best_distance:
-                    best, best_distance = found, distance
-            if best is None:
-                carrier.unseen += 1
-                carrier.centroid = predicted
-                if carrier.unseen > COAST:
-                    carrier.alive = False
-                    lost.append(carrier)
-            else:
-                taken.add(best.bbox)
-                carrier.unseen = 0
-                carrier.centroid = best.centroid
-                carrier.bbox = best.bbox
-        return lost
+    def _form(self, form: ObjectForm) -> tuple[Flight, int, tuple[float, float]]:
+        """Return a carrier form's flight, code and centroid from its top-left (worked out once)."""
+        name = (form.name, form.phase, form.orientation)
+        if name in self._forms:
+            return self._forms[name]
+        ride = flight(form, self.rule)
+        code = self.codes.index(form.apgcode)
+        if not ride.populations <= self._populations[code]:
+            self._populations[code] |= ride.populations
+            wanted = np.zeros((len(self.codes), max(max(p, default=0)
+                                                    for p in self._populations) + 1), np.bool_)
+            for index, populations in enumerate(self._populations):
+                wanted[index, list(populations)] = True
+            self._wanted = wanted
+        ys, xs = np.nonzero(form.cells)
+        self._forms[name] = ride, code, (float(ys.mean()), float(xs.mean()))
+        return self._forms[name]
 
-    def absorb(self, world: Cells, carrier: Carrier) -> None:
+    def update(self, grid: Grid, compiled: bool = True) -> list[Carrier]:
+        """Advance every live carrier one tick; return the ones lost this tick."""
+        n, data = len(self.rows), self.data
+        columns = (data.centroid[:n], data.velocity[:n], data.code[:n], data.alive[:n],
+                   data.unseen[:n], data.age[:n], data.bbox[:n])
+        if compiled and WINDOW <= min(self.shape):
+            lost = kernels.track(grid.words, grid.height, grid.width, *columns, self._wanted,
+                                 self._keys, self._key_codes, WINDOW, GATE, self._reach, COAST)
+        else:
+            lost = _track_reference(grid.cells, *columns, self._populations, self.codes)
+        return [self.rows[row] for row in np.flatnonzero(lost).tolist()]
+
+    def absorb(self, grid: Grid, carrier: Carrier) -> None:
         """Erase a carrier with no riders left (its bot eats it) and stop tracking it."""
-        top, left, height, width = carrier.bbox
-        rows = np.arange(top, top + height) % world.shape[0]
-        cols = np.arange(left, left + width) % world.shape[1]
-        world[np.ix_(rows, cols)] = 0
-        carrier.alive = False
+        kernels.erase(grid.words, grid.height, grid.width, *carrier.bbox)
+        carrier.data.alive[carrier.row] = False
+
+    def purge(self) -> None:
+        """Forget dead carriers; their rows go once they are a quarter of the columns.
+
+        A dead carrier keeps the columns it last had, frozen, for whoever still holds it.
+        """
+        count = len(self.rows)
+        alive = self.data.alive[:count]
+        dead = count - int(np.count_nonzero(alive))
+        if not dead:
+            return
+        for row in np.flatnonzero(~alive).tolist():
+            self.carriers.pop(self.rows[row].id, None)
+        if 4 * dead >= count:
+            self._move(np.flatnonzero(alive), len(self.data.code))
+
+    def _move(self, rows: NDArray[np.int64], room: int) -> None:
+        """Keep only ``rows``, renumbered in order, in new columns of ``room`` rows."""
+        self.data = self.data.take(rows, room)
+        self.rows = [self.rows[row] for row in rows.tolist()]
+        for row, carrier in enumerate(self.rows):
+            carrier.data, carrier.row = self.data, row
+
+
+def _track_reference(cells: Cells, centroid: NDArray[np.float64], velocity: NDArray[np.float64],
+                     code: NDArray[np.int64], alive: NDArray[np.bool_],
+                     unseen: NDArray[np.int64], age: NDArray[np.int64], bbox: NDArray[np.int64],
+                     populations: list[frozenset[int]], codes: tuple[str, ...]
+                     ) -> NDArray[np.bool_]:
+    """:func:`kernels.track` in Python, over detected objects (:func:`detect_window`)."""
+    shape = (cells.shape[0], cells.shape[1])
+    lost = np.zeros(len(code), np.bool_)
+    taken: set[tuple[int, int, int, int]] = set()
+    for i in np.flatnonzero(alive).tolist():
+        age[i] += 1
+        predicted = ((float(centroid[i, 0]) + float(velocity[i, 0])) % shape[0],
+                     (float(centroid[i, 1]) + float(velocity[i, 1])) % shape[1])
+        best, best_distance = None, GATE
+        for found in detect_window(cells, round(predicted[0]) - WINDOW // 2,
+                                   round(predicted[1]) - WINDOW // 2, WINDOW,
+                                   populations[code[i]]):
+            if found.apgcode != codes[code[i]] or found.bbox in taken:
+                continue
+            distance = torus_distance(found.centroid, predicted, shape)
+            if distance <= best_distance:
+                best, best_distance = found, distance
+        if best is None:
+            unseen[i] += 1
+            centroid[i] = predicted
+            if unseen[i] > COAST:
+                alive[i], lost[i] = False, True
+        else:
+            taken.add(best.bbox)
+            unseen[i] = 0
+            centroid[i] = best.centroid
+            bbox[i] = best.bbox
+    return lost

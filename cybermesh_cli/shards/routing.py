@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
@@ -160,5 +161,17 @@ def best_known_among(tables: RoutingTables, similarity: NDArray[np.float32], bot
     Most similar known key first, then fewest hops, then lowest bot number.
     """
     targets, hops = tables.known(bot)
-    order = np.lexsort((targets, hops, -similarity[targets]))
-    return int(targets[order[0]])
+    return int(_best_among(targets, hops, similarity))
+
+
+@nb.njit(cache=True)
+def _best_among(targets: NDArray[np.int64], hops: NDArray[np.int64],
+                similarity: NDArray[np.float32]) -> int:
+    """Most similar of ``targets``, then fewest ``hops``, then lowest number (no NaN keys)."""
+    best = 0
+    for k in range(1, len(targets)):
+        s, b = similarity[targets[k]], similarity[targets[best]]
+        if s > b or s == b and (hops[k] < hops[best] or hops[k] == hops[best]
+                                and targets[k] < targets[best]):
+            best = k
+    return int(targets[best])

@@ -105,6 +105,20 @@ class Grid:
         return owned
 
     @property
+    def words(self) -> kernels.Packed:
+        """The packed state (``words[x // 64, y]``, bit ``x % 64``); kernels edit it in place."""
+        return self._a
+
+    def copy(self) -> Grid:
+        """Return a single-threaded copy of the current state, without unpacking it."""
+        twin = Grid.__new__(Grid)
+        twin.height, twin.width, twin.rule, twin.torus = (self.height, self.width, self.rule,
+                                                          self.torus)
+        twin.generation, twin.threads, twin._run, twin._pool = self.generation, 1, self._run, None
+        twin._a, twin._b = self._a.copy(), np.empty_like(self._a)
+        return twin
+
+    @property
     def cells(self) -> Cells:
         """The current state as a (H, W) array of 0/1."""
         return kernels.unpack(self._a, self.width)

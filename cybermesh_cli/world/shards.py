@@ -10,18 +10,21 @@ shards to the bot that held them last, which launches again.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
-from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight, lane_clear
+from cybermesh_cli.shards import kernels
+from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.routing import RoutingTables, best_known_among
+from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule
-from cybermesh_cli.substrate.shapes import Cells
 from cybermesh_cli.topology import Tiling
 from cybermesh_cli.world.config import ShardConfig
 from cybermesh_cli.world.state import ShardState
@@ -63,7 +66,12 @@ def bot_keys(topic_keys: Vectors, bots: int, layout: np.random.Generator,
 
 
 class ShardLayer:
-    """Bots' keys and routing tables, the carriers in flight, and the shards they carry."""
+    """Bots' keys and routing tables, the carriers in flight, and the shards they carry.
+
+    A tick's work is proportional to what happens in it: carriers are tracked in one compiled
+    pass, only carriers that changed tiles are looked at in Python, held shards wait in groups
+    (one a bot and heading) and all groups try to launch in one compiled pass.
+    """
 
     def __init__(self, config: ShardConfig, tiling: Tiling, rule: Rule, keys: Vectors,
                  vectors: Vectors, rng: np.random.Generator) -> None:
@@ -76,13 +84,28 @@ class ShardLayer:
         self.rng = rng
         self.tables = RoutingTables(self.mesh, keys, config.horizon)
         self.tracker = Tracker(tiling.shape, rule)
-        self.shards: list[ShardState] = []  # in flight
+        self.in_flight: dict[int, ShardState] = {}  # by id, in id order
         self.finished: list[ShardState] = []  # delivered or dropped during the last tick
-        self.rides: list[Ride] = []  # carriers with riders during the last tick
         self.injected = 0
         self._similarity: dict[int, NDArray[np.float32]] = {}  # text -> cosine to every key
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
-        self._blocked: dict[tuple[int, tuple[int, int]], int] = {}  # lane blocked since
+        self._waiting: dict[int, list[ShardState]] = {}  # bot * 9 + heading -> held shards
+        self._new: list[ShardState] = []  # held since the last launch: may be delivered
+        self._blocked = np.full((self.mesh.size, 9), kernels.EMPTY, np.int64)  # lane since
+        self._rides: tuple[list[Carrier], NDArray[np.int64], NDArray[np.bool_]] = (
+            [], np.zeros(0, np.int64), np.zeros(0, np.bool_))
+
+    @property
+    def shards(self) -> list[ShardState]:
+        """Shards in flight, in id order."""
+        return list(self.in_flight.values())
+
+    @property
+    def rides(self) -> list[Ride]:
+        """Carriers that had shards aboard when they were tracked during the last tick."""
+        carriers, riders, lost = self._rides
+        return [Ride(c, n, gone) for c, n, gone in zip(carriers, riders.tolist(), lost.tolist(),
+                                                         strict=True) if n]
 
     def rekey(self, keys: Vectors) -> None:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
@@ -90,6 +113,8 @@ class ShardLayer:
         self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
         self._similarity.clear()
         self._goals.clear()
+        self._new += [s for group in self._waiting.values() for s in group]
+        self._waiting.clear()
 
     def similarity(self, text: int) -> NDArray[np.float32]:
         """Cosine of shard text ``text`` to every bot's key (computed once)."""
@@ -105,37 +130,45 @@ class ShardLayer:
             hint = int(np.argmax(self.similarity(index)))
             shard = ShardState(self.injected, index, origin, hint, origin, tick)
             self.injected += 1
-            self.shards.append(shard)
+            self.in_flight[shard.id] = shard
+            self._new.append(shard)
             events.append(Event(tick, "shard.injected", {"shard": shard.id, "text": index,
                                                          "bot": origin}))
         return events
 
-    def advance(self, tick: int, cells: Cells) -> tuple[list[Event], bool]:
-        """Track, hop, hand over, catch, launch; return the events and whether cells changed."""
+    def advance(self, tick: int, grid: Grid) -> list[Event]:
+        """Track, hop, hand over, catch, launch; edit ``grid`` in place; return the events."""
         events: list[Event] = []
-        lost = self.tracker.update(cells)
-        by_id = {s.id: s for s in self.shards}
-        self.rides = []
-        for carrier in self.tracker.carriers.values():
-            # riders caught and then delivered or dropped are no longer in flight
-            carrier.shards = [i for i in carrier.shards
-                              if i in by_id and by_id[i].carrier == carrier.id]
-            if carrier.shards:
-                riders = [by_id[i] for i in carrier.shards]
-                self.rides.append(Ride(carrier, len(riders), not carrier.alive))
-                if carrier.alive:
-                    self._ride(carrier, riders, tick, events)
+        self.finished = []
+        tracker = self.tracker
+        lost = tracker.update(grid)
+        rows, data, count = tracker.rows, tracker.data, len(tracker.rows)
+        self._rides = (rows[:count], data.riders[:count].copy(), ~data.alive[:count])
+        where = self._bots_at(data.centroid[:count])
+        moved = data.alive[:count] & (data.riders[:count] > 0) & (where != data.bot[:count])
+        for row in np.flatnonzero(moved).tolist():
+            self._ride(rows[row], int(where[row]), tick, events)
         for carrier in lost:
-            self._hand_over(carrier, by_id, tick, events)
-        changed = self._absorb_idle(cells, by_id)
-        for shard in self.shards:
-            if shard.status == "held" and shard.carrier is None:
-                self._arrive(shard, tick, None, events)
-        launched = self._launch(tick, cells)
-        events += launched
-        self.finished = [s for s in self.shards if s.status in ("delivered", "dropped")]
-        self.shards = [s for s in self.shards if s.status not in ("delivered", "dropped")]
-        return events, changed or bool(launched)
+            self._hand_over(carrier, tick, events)
+        for row in np.flatnonzero(data.alive[:count] & (data.riders[:count] == 0)).tolist():
+            tracker.absorb(grid, rows[row])  # bots eat spent carriers: no litter on the torus
+        tracker.purge()
+        self._new.sort(key=lambda s: s.id)
+        for shard in self._new:
+            self._arrive(shard, tick, None, events)
+            if shard.status == "held":
+                self._wait(shard)
+        self._new = []
+        events += self._launch(tick, grid)
+        self.finished.sort(key=lambda s: s.id)
+        return events
+
+    def _bots_at(self, points: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Return the bot whose tile holds each (y, x) point (:meth:`Tiling.bot_of`, vectorised)."""
+        cells = (points // self.tiling.tile).astype(np.int64)
+        bots: NDArray[np.int64] = (cells[:, 0] % self.mesh.rows) * self.mesh.cols + \
+            cells[:, 1] % self.mesh.cols
+        return bots
 
     def _goal(self, shard: ShardState) -> int:
         key = (shard.text_index, shard.bot)
@@ -144,118 +177,150 @@ class ShardLayer:
                                                 shard.bot)
         return self._goals[key]
 
+    def _finish(self, shard: ShardState, status: str) -> None:
+        shard.status = status
+        del self.in_flight[shard.id]
+        self.finished.append(shard)
+
     def _arrive(self, shard: ShardState, tick: int, carrier: Carrier | None,
                 events: list[Event]) -> None:
         """Decide at the shard's bot: deliver, stay aboard, or be caught and held."""
         goal = self._goal(shard)
+        if goal != shard.bot and carrier is not None:
+            r, c = self.mesh.position(shard.bot)
+            ahead = self.mesh.bot_at(r + carrier.step[0], c + carrier.step[1])
+            if self.mesh.hops_between(ahead, goal) < self.mesh.hops_between(shard.bot, goal):
+                return  # the carrier still heads closer: stay aboard
+        if carrier is not None:
+            shard.leave(tick)
+            carrier.shards.remove(shard.id)
+            carrier.data.riders[carrier.row] -= 1
         if goal == shard.bot:
-            shard.status, shard.carrier = "delivered", None
+            self._finish(shard, "delivered")
             events.append(Event(tick, "shard.delivered", {"shard": shard.id, "bot": shard.bot,
                                                           "oracle": shard.goal_hint}))
             return
-        if carrier is not None and carrier.alive:
-            step = (int(np.sign(carrier.velocity[0])), int(np.sign(carrier.velocity[1])))
-            r, c = self.mesh.position(shard.bot)
-            ahead = self.mesh.bot_at(r + step[0], c + step[1])
-            if self.mesh.distance(ahead, goal) < self.mesh.distance(shard.bot, goal):
-                return  # the carrier still heads closer: stay aboard
-        if shard.carrier is not None:
+        if carrier is not None:
             events.append(Event(tick, "shard.caught", {"shard": shard.id, "bot": shard.bot}))
-        shard.status, shard.carrier = "held", None
+            self._new.append(shard)
+        shard.status = "held"
 
-    def _launch(self, tick: int, cells: Cells) -> list[Event]:
-        """Each bot sends its held shards toward their next hops, one carrier per direction."""
-        groups: dict[tuple[int, tuple[int, int]], list[ShardState]] = {}
-        for shard in self.shards:
-            if shard.status == "held":
-                next_bot = self.tables.tables[shard.bot][self._goal(shard)][1]
-                direction = self.tiling.direction(shard.bot, next_bot)
-                groups.setdefault((shard.bot, direction), []).append(shard)
+    def _wait(self, shard: ShardState) -> None:
+        """Queue a held shard with the others its bot sends the same way (in id order)."""
+        next_bot = self.tables.tables[shard.bot][self._goal(shard)][1]
+        heading = _heading(self.tiling.direction(shard.bot, next_bot))
+        bisect.insort(self._waiting.setdefault(shard.bot * len(HEADINGS) + heading, []), shard,
+                      key=lambda s: s.id)
+
+    def _launch(self, tick: int, grid: Grid) -> list[Event]:
+        """Every bot sends its held shards toward their next hops, one carrier per heading.
+
+        A spot near the tile's exit edge whose lane (one tile of the ship's flight) is clear
+        of live cells comes first. With none clear the bot waits, up to the time a glider takes
+        to cross a tile, then launches at the first free spot (a still life in the lane never
+        clears). :func:`kernels.launch` does this for every group, in (bot, heading) order.
+        """
+        if not self._waiting:
+            return []
+        order = np.fromiter(sorted(self._waiting), np.int64, len(self._waiting))
+        bots, headings = np.divmod(order, len(HEADINGS))
+        forms = _launch_forms(self.tracker.rule, self.tiling.tile)
+        origins = np.stack(np.divmod(bots, self.mesh.cols), axis=1) * self.tiling.tile
+        blocked = self._blocked[bots, headings]
+        chosen = kernels.launch(grid.words, grid.height, grid.width,
+                                origins[:, None, :] + forms.spots[headings], headings,
+                                forms.shapes, forms.dims, forms.lanes, blocked, tick,
+                                LANE_WAIT_TILES * self.tiling.tile)
+        self._blocked[bots, headings] = blocked
         events = []
-        for (bot, step), riders in sorted(groups.items()):
-            carrier = self._place_carrier(bot, step, tick, cells)
-            if carrier is None:
-                continue  # every launch spot is busy: try again next tick
+        launched = np.flatnonzero(chosen >= 0)
+        tops, lefts = (origins[launched] + forms.spots[headings[launched], chosen[launched]]).T
+        for index, top, left in zip(launched.tolist(), tops.tolist(), lefts.tolist(),
+                                    strict=True):
+            bot, heading = divmod(int(order[index]), len(HEADINGS))
+            step = HEADINGS[heading]
+            carrier = self.tracker.add(carrier_form(step), top, left, tick, bot)
+            riders = self._waiting.pop(int(order[index]))
             for shard in riders:
-                shard.status, shard.carrier = "aboard", carrier.id
+                shard.board(carrier.id, tick)
                 carrier.shards.append(shard.id)
+            carrier.data.riders[carrier.row] = len(riders)
             events.append(Event(tick, "carrier.launched", {
                 "carrier": carrier.id, "apgcode": carrier.apgcode, "bot": bot,
                 "heading": list(step), "at": [round(v, 3) for v in carrier.centroid],
                 "shards": [s.id for s in riders]}))
         return events
 
-    def _place_carrier(self, bot: int, step: tuple[int, int], tick: int,
-                       cells: Cells) -> Carrier | None:
-        """Launch near the tile's exit edge; slide along it until a spot is free.
+    def _ride(self, carrier: Carrier, where: int, tick: int, events: list[Event]) -> None:
+        """Hop a live carrier's riders into the tile it entered."""
+        carrier.data.bot[carrier.row] = where
+        for shard in [self.in_flight[i] for i in carrier.shards]:
+            events.append(Event(tick, "shard.hop", {"shard": shard.id, "carrier": carrier.id,
+                                                    "from": shard.bot, "to": where}))
+            shard.hop(where, tick)
+            self._arrive(shard, tick, carrier, events)
 
-        A spot whose lane (one tile of the ship's flight) is clear of live cells comes first.
-        With none clear the bot waits, up to the time a glider takes to cross a tile, then
-        launches at the first free spot (a still life in the lane never clears).
-        """
-        form = carrier_form(step)
-        h, w = form.cells.shape
-        tile = self.tiling.tile
-        row_top, col_left = self.tiling.origin(bot)
-        spots = []
-        for shift in (0, -4, 4, -6, 6):
-            top = row_top + _edge(step[0], h, tile) + (shift if step[0] == 0 else 0)
-            left = col_left + _edge(step[1], w, tile) + (shift if step[1] == 0 else 0)
-            if step[0] and step[1]:  # diagonal: slide along the row edge instead
-                left += shift // 2
-                top -= shift // 2 * step[0] * step[1]
-            spots.append((top, left))
-        ride = flight(form, self.tracker.rule)
-        clear = [s for s in spots if lane_clear(cells, form, ride, *s, tile)]
-        if clear:
-            self._blocked.pop((bot, step), None)
-        elif tick - self._blocked.setdefault((bot, step), tick) < LANE_WAIT_TILES * tile:
-            return None  # a passing ship or an oscillator may clear the lane: wait a while
-        for top, left in clear + [s for s in spots if s not in clear]:
-            carrier = self.tracker.launch(cells, form, top, left, tick)
-            if carrier is not None:
-                return carrier
-        return None
-
-    def _ride(self, carrier: Carrier, riders: list[ShardState], tick: int,
-              events: list[Event]) -> None:
-        """Hop a live carrier's riders if it changed tiles."""
-        where = self.tiling.bot_of(carrier.centroid)
-        for shard in riders:
-            shard.trajectory.append((tick, where))
-            if where != shard.bot:
-                events.append(Event(tick, "shard.hop", {"shard": shard.id, "carrier": carrier.id,
-                                                        "from": shard.bot, "to": where}))
-                shard.bot = where
-                self._arrive(shard, tick, carrier, events)
-
-    def _hand_over(self, carrier: Carrier, by_id: dict[int, ShardState], tick: int,
-                   events: list[Event]) -> None:
+    def _hand_over(self, carrier: Carrier, tick: int, events: list[Event]) -> None:
         """Give a lost carrier's riders to the bot that held them last (or drop them)."""
-        for shard in (by_id[i] for i in carrier.shards):
+        for shard in [self.in_flight[i] for i in carrier.shards]:
             shard.losses += 1
-            shard.carrier = None
+            shard.leave(tick - 1)
             if shard.losses > self.config.max_relaunches:
-                shard.status = "dropped"
+                self._finish(shard, "dropped")
                 events.append(Event(tick, "shard.dropped", {
                     "shard": shard.id, "bot": shard.bot, "reason": "too many carriers lost"}))
             else:
                 shard.status = "held"
+                self._new.append(shard)
                 events.append(Event(tick, "shard.handed", {
                     "shard": shard.id, "carrier": carrier.id, "bot": shard.bot,
                     "reason": "carrier lost (died or collided)"}))
         carrier.shards = []
+        carrier.data.riders[carrier.row] = 0
 
-    def _absorb_idle(self, cells: Cells, by_id: dict[int, ShardState]) -> bool:
-        """Bots eat carriers with no riders left, so spent spaceships do not litter the torus."""
-        changed = False
-        for carrier in self.tracker.carriers.values():
-            if carrier.alive and not any(i in by_id and by_id[i].carrier == carrier.id
-                                         for i in carrier.shards):
-                self.tracker.absorb(cells, carrier)
-                changed = True
-        self.tracker.carriers = {i: c for i, c in self.tracker.carriers.items() if c.alive}
-        return changed
+
+HEADINGS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # index: (dy+1)*3 + dx+1
+SPOT_SHIFTS = (0, -4, 4, -6, 6)  # launch spots slide along the exit edge, nearest first
+
+
+def _heading(step: tuple[int, int]) -> int:
+    return (step[0] + 1) * 3 + step[1] + 1
+
+
+@dataclass(frozen=True)
+class LaunchForms:
+    """Per heading: the carrier's cells, launch spots in a tile, and lane (for the kernels)."""
+
+    shapes: NDArray[np.uint8]  # (9, rows, cols), padded
+    dims: NDArray[np.int64]  # (9, 2): each shape's height and width
+    spots: NDArray[np.int64]  # (9, 5, 2): (top, left) from the tile's origin
+    lanes: NDArray[np.int64]  # (9, runs, 3): see :meth:`Flight.lane` (padded with empty runs)
+
+
+@cache
+def _launch_forms(rule: Rule, tile: int) -> LaunchForms:
+    shapes = np.zeros((len(HEADINGS), 8, 8), np.uint8)
+    dims = np.zeros((len(HEADINGS), 2), np.int64)
+    spots = np.zeros((len(HEADINGS), len(SPOT_SHIFTS), 2), np.int64)
+    runs: list[NDArray[np.int64]] = [np.zeros((0, 3), np.int64)] * len(HEADINGS)
+    for heading, step in enumerate(HEADINGS):
+        if step == (0, 0):
+            continue
+        form = carrier_form(step)
+        h, w = form.cells.shape
+        shapes[heading, :h, :w], dims[heading] = form.cells, (h, w)
+        for index, shift in enumerate(SPOT_SHIFTS):
+            top = _edge(step[0], h, tile) + (shift if step[0] == 0 else 0)
+            left = _edge(step[1], w, tile) + (shift if step[1] == 0 else 0)
+            if step[0] and step[1]:  # diagonal: slide along the row edge instead
+                left += shift // 2
+                top -= shift // 2 * step[0] * step[1]
+            spots[heading, index] = top, left
+        runs[heading] = flight(form, rule).lane(tile)
+    lanes = np.zeros((len(HEADINGS), max(len(r) for r in runs), 3), np.int64)
+    for heading, lane in enumerate(runs):
+        lanes[heading, :len(lane)] = lane
+    return LaunchForms(shapes, dims, spots, lanes)
 
 
 def _edge(step: int, size: int, tile: int) -> int:
@@ -265,12 +330,3 @@ def _edge(step: int, size: int, tile: int) -> int:
     if step < 0:
         return 2
     return (tile - size) // 2
-
-
-def trajectory_hops(shard: ShardState) -> int:
-    """Hops recomputed from a shard's trajectory: changes of bot while it rode carriers."""
-    hops, bot = 0, shard.origin
-    for _, where in shard.trajectory:
-        if where != bot:
-            hops, bot = hops + 1, where
-    return hops

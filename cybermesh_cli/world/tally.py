@@ -20,10 +20,11 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.events import Event
 from cybermesh_cli.shards.carriers import torus_distance
-from cybermesh_cli.world.shards import Ride, trajectory_hops
+from cybermesh_cli.world.shards import Ride
 from cybermesh_cli.world.state import ShardState
 
 if TYPE_CHECKING:
+    from cybermesh_cli.substrate.grid import Grid
     from cybermesh_cli.world.world import World
 
 TRACK_LIMIT = 2.5  # cells between a shard's tracked and true position (the policy's)
@@ -69,11 +70,11 @@ class Tally:
 
     def __call__(self, world: World, events: list[Event]) -> None:
         """Score this tick's rides, count hops and launches, fold finished shards."""
-        layer = world.shards
-        if layer is None:
+        layer, substrate = world.shards, world.substrate
+        if layer is None or substrate is None:
             return
         for ride in layer.rides:
-            self._score(ride, world)
+            self._score(ride, substrate, world.tiling.shape)
         for event in events:
             self.hop_events += event.type == "shard.hop"
             self.launches += event.type == "carrier.launched"
@@ -84,17 +85,16 @@ class Tally:
             self.mean_distance_by_tick.append(
                 float(np.mean(self.recent_distances)) if self.recent_distances else 0.0)
 
-    def _score(self, ride: Ride, world: World) -> None:
+    def _score(self, ride: Ride, substrate: Grid, shape: tuple[int, int]) -> None:
         """Score one ride against its ghost; a lost one is right if the carrier really is gone."""
         carrier, riders = ride.carrier, ride.riders
-        intact = carrier.intact(world.substrate_cells)
+        intact = carrier.intact(substrate)
         self.tracking_total += riders
         if ride.lost:
             self.losses += 1
             self.tracking_ok += riders * (not intact)
             return
-        distance = torus_distance(carrier.centroid, carrier.true_centroid(),
-                                  world.tiling.shape)
+        distance = torus_distance(carrier.centroid, carrier.true_centroid(), shape)
         self.distance_count += riders
         self.distance_sum += distance * riders
         self.distance_max = max(self.distance_max, distance)
@@ -106,7 +106,7 @@ class Tally:
 
     def retire(self, shard: ShardState) -> None:
         """Fold a finished (or, at the end, unfinished) shard into the totals."""
-        hops = trajectory_hops(shard)
+        hops = shard.hops()
         self.outcomes[shard.status] += 1
         self.hops_per_shard[hops] += 1
         self.hops_recomputed += hops

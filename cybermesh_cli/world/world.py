@@ -10,7 +10,7 @@ does, so the world does not know what an experiment measures.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the Numba, SciPy and torch layers load when a World is buil
     from cybermesh_cli.pulses.adapters import PulseEngine
     from cybermesh_cli.shards.embedders import Vectors
     from cybermesh_cli.shards.memory import Recall
+    from cybermesh_cli.substrate.grid import Grid
     from cybermesh_cli.substrate.shapes import Cells
     from cybermesh_cli.world.pulses import PulseLayer
     from cybermesh_cli.world.shards import ShardLayer
@@ -106,8 +107,8 @@ class World:
         self.memory = MemoryLayer(self.shards, config.memory.capacity) \
             if config.memory is not None and self.shards is not None else None
         self._cells: tuple[int, Cells] | None = None  # (tick, unpacked cells) once unpacked
-        # with observers: this tick's cells before carriers were launched or absorbed
-        self.substrate_cells: Cells = np.zeros(0, np.uint8)
+        # with observers: this tick's torus before carriers were launched or absorbed
+        self.substrate: Grid | None = None
 
     @property
     def cells(self) -> Cells:
@@ -139,18 +140,14 @@ class World:
         shards, config = self.shards, self.config.shards
         if shards is not None and config is not None and tick % config.every == 0:
             events += shards.inject(tick, self.config.shards_per_wave())
-        cells, changed = self._step_substrate(tick)
+        self._step_substrate(tick)
         if shards is not None:
             if self.observers:
-                self.substrate_cells = cells.copy()
-            moved, launched = shards.advance(tick, cells)
-            events += moved
-            changed = changed or launched
-        if changed:
-            self.grid.cells = cells
-        self._cells = (tick, cells)
+                self.substrate = self.grid.copy()
+            events += shards.advance(tick, self.grid)
+        self._cells = None
         if self.energy is not None:
-            self.energy.update(cells)
+            self.energy.update(self.cells)
         events += self._deliveries(tick)
         events.append(Event(tick, "state.digest", self._digest(tick)))
         for observer in self.observers:
@@ -164,7 +161,7 @@ class World:
             if shard.status != "delivered":
                 continue
             if self.energy is not None:
-                self.energy.deliver([shard.origin, *(b for _, b in shard.trajectory)])
+                self.energy.deliver(shard.path())
             if self.memory is not None:
                 events.append(self.memory.keep(tick, shard.text_index, shard.bot))
         return events
@@ -186,8 +183,8 @@ class World:
         """Query the bots' memory from ``origin`` (:meth:`MemoryLayer.recall`)."""
         return self._memory().recall(query, origin, k, probe, max_hops)
 
-    def _step_substrate(self, tick: int) -> tuple[Cells, bool]:
-        """Noise, one generation, pulsed tiles; return the cells and whether pulses edited them."""
+    def _step_substrate(self, tick: int) -> None:
+        """Noise, one generation, pulsed tiles."""
         if self.noise is not None:
             noisy = self.grid.cells
             self.grid.cells = self.noise.apply(noisy, self.noise.mask(self._noise_rng,
@@ -195,10 +192,10 @@ class World:
         active = self.pulses is not None and bool(self.pulses.active(tick))
         before = self.grid.cells if active else None
         self.grid.step(1)
-        cells = self.grid.cells
         if self.pulses is not None and before is not None:
-            return cells, self.pulses.apply(tick, before, cells) > 0
-        return cells, False
+            cells = self.grid.cells
+            if self.pulses.apply(tick, before, cells) > 0:
+                self.grid.cells = cells
 
     def _digest(self, tick: int) -> dict[str, Any]:
         digest: dict[str, Any] = {"grid": self.grid.digest(), "population": self.grid.population}
@@ -221,7 +218,7 @@ class World:
         shards: list[ShardState] = []
         if self.shards is not None:
             carriers = [c.centroid for c in self.shards.tracker.carriers.values() if c.shards]
-            shards = [ShardState(**{**vars(s), "trajectory": list(s.trajectory)})
+            shards = [replace(s, legs=[replace(leg) for leg in s.legs])
                       for s in self.shards.shards]
         pulsing = self.pulses.pulsing(self.tick) if self.pulses is not None else []
         return Snapshot(self.tick, self.cells.copy(), self.tiling.tile, self.mesh.rows,

@@ -22,9 +22,7 @@ def test_each_direction_gets_a_spaceship_that_moves_that_way(direction):
 def _world_with(direction, top=36, left=36):
     grid = Grid(np.zeros((80, 80), np.uint8))
     tracker = Tracker((80, 80), CONWAY)
-    cells = grid.cells
-    carrier = tracker.launch(cells, carrier_form(direction), top, left, 0)
-    grid.cells = cells
+    carrier = tracker.launch(grid, carrier_form(direction), top, left, 0)
     return grid, tracker, carrier
 
 
@@ -34,8 +32,8 @@ def test_tracker_follows_a_free_carrier_exactly(direction):
     start = carrier.true_centroid()
     for _ in range(40):
         grid.step(1)
-        assert tracker.update(grid.cells) == []
-        assert carrier.intact(grid.cells)
+        assert tracker.update(grid) == []
+        assert carrier.intact(grid)
         assert torus_distance(carrier.centroid, carrier.true_centroid(), (80, 80)) < 1e-9
     speed = 0.25 if all(direction) else 0.5
     moved = torus_distance(carrier.centroid, start, (80, 80))
@@ -50,23 +48,21 @@ def test_a_carrier_that_hits_a_block_is_lost_after_coasting():
     lost_at = None
     for tick in range(80):
         grid.step(1)
-        if tracker.update(grid.cells):
+        if tracker.update(grid):
             lost_at = tick
             break
     assert lost_at is not None and not carrier.alive
-    assert not carrier.intact(grid.cells)
+    assert not carrier.intact(grid)
     assert carrier.unseen == COAST + 1
 
 
 def test_launch_refuses_a_busy_spot_and_absorb_erases():
     grid, tracker, carrier = _world_with((1, 1))
-    cells = grid.cells
-    assert tracker.launch(cells, carrier_form((1, 1)), 37, 37, 0) is None
+    assert tracker.launch(grid, carrier_form((1, 1)), 37, 37, 0) is None
     grid.step(4)
-    tracker.update(grid.cells)
-    cells = grid.cells
-    tracker.absorb(cells, carrier)
-    assert cells.sum() == 0 and not carrier.alive
+    tracker.update(grid)
+    tracker.absorb(grid, carrier)
+    assert grid.population == 0 and not carrier.alive
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -81,11 +77,11 @@ def test_the_ghost_is_the_spaceship_alone_on_an_empty_torus(direction):
     cells[np.ix_(rows, cols)] = form.cells
     ghost.cells = cells
     tracker = Tracker((24, 20), CONWAY)
-    carrier = tracker.launch(np.zeros((24, 20), np.uint8), form, top, left, 0)
+    carrier = tracker.launch(Grid(np.zeros((24, 20), np.uint8)), form, top, left, 0)
     for age in range(1, 50):
         ghost.step(1)
         carrier.age = age
-        assert carrier.intact(ghost.cells), age
+        assert carrier.intact(ghost), age
         drawn = np.zeros((24, 20), np.uint8)
         shape, y, x = carrier.ghost()
         drawn[np.ix_(np.arange(y, y + shape.shape[0]) % 24,

@@ -1,11 +1,10 @@
 """The main job's measurements can fail: delivery, tracking against ghosts, the hop recount."""
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from cybermesh_cli.criteria import load_thresholds
 from cybermesh_cli.shards.carriers import Tracker, carrier_form
+from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY
 from cybermesh_cli.world import World, WorldConfig
 from cybermesh_cli.world.config import NoiseConfig, ShardConfig
@@ -61,25 +60,24 @@ def test_a_world_whose_carriers_die_fails_delivery():
     assert figures["delivered"]["ci95"][0] < BARS["min_delivered_lower_ci"]
 
 
-def _ride(offset: float) -> tuple[Tally, SimpleNamespace, Ride]:
+def _ride(offset: float) -> tuple[Tally, Grid, Ride]:
     """Launch a glider on an empty torus and move its tracked centroid by ``offset`` cells."""
-    cells = np.zeros((48, 48), np.uint8)
-    tracker = Tracker(cells.shape, CONWAY)
-    carrier = tracker.launch(cells, carrier_form((1, 1)), 10, 10, 0)
+    grid = Grid(np.zeros((48, 48), np.uint8))
+    tracker = Tracker((48, 48), CONWAY)
+    carrier = tracker.launch(grid, carrier_form((1, 1)), 10, 10, 0)
     y, x = carrier.centroid
     carrier.centroid = (y + offset, x)
     carrier.unseen = 1  # coasting: the tracker did not see it this tick
-    world = SimpleNamespace(substrate_cells=cells, tiling=SimpleNamespace(shape=cells.shape))
-    return Tally(), world, Ride(carrier, 2, False)
+    return Tally(), grid, Ride(carrier, 2, False)
 
 
 def test_tracking_is_scored_against_the_ghost_while_coasting():
-    tally, world, ride = _ride(0.0)
-    tally._score(ride, world)
+    tally, grid, ride = _ride(0.0)
+    tally._score(ride, grid, (48, 48))
     assert (tally.tracking_ok, tally.tracking_total, tally.coasting) == (2, 2, 2)
     assert tally.distance_max == 0.0
-    tally, world, ride = _ride(TRACK_LIMIT + 1)  # tracked 3.5 cells from where it really is
-    tally._score(ride, world)
+    tally, grid, ride = _ride(TRACK_LIMIT + 1)  # tracked 3.5 cells from where it really is
+    tally._score(ride, grid, (48, 48))
     assert (tally.tracking_ok, tally.tracking_total) == (0, 2)
     assert tally.distance_max > BARS_TRACK
 

@@ -1,7 +1,9 @@
 """The world library: any mesh size, determinism, layers, observers, imports, the README example."""
 
 import ast
+import hashlib
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from cybermesh_cli.shards.corpus import load_corpus
 from cybermesh_cli.shards.embedders import HashEmbedder
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.state import ShardState
 from tests.conftest import REPO
 
 BLOCK = {"rule": "B3/S23", "mesh": {"rows": 5, "cols": 5, "tile": 16},
@@ -194,3 +197,35 @@ def test_the_front_door_exports_what_it_lists_and_loads_neither_torch_nor_ray():
             assert getattr(cybermesh_cli, name) is not None, name
     with pytest.raises(AttributeError):
         cybermesh_cli.NotAName  # noqa: B018 - the attribute access is the test
+
+
+# Digests of the events of cybermesh 0.2.0's world, whose carriers were Python objects tracked
+# one at a time: the compiled passes must not change one event.
+EVENTS_BEFORE_KERNELS = {(5, 400): "24521bedabd930384a4a0f0645ea363f",
+                         (16, 300): "3104678cb35fb979d87572647e8fc14f",
+                         (40, 150): "f10f62668c1e18a33dceea5f352e6a0a"}
+
+
+@pytest.mark.parametrize("side, ticks", sorted(EVENTS_BEFORE_KERNELS))
+def test_events_are_those_of_the_python_world_before_the_kernels(corpus, side, ticks):
+    digest = hashlib.sha256()
+    for event in _world(corpus, side, side).run(ticks):
+        digest.update(json.dumps([event.tick, event.type, event.payload],
+                                 sort_keys=True).encode())
+    assert digest.hexdigest()[:32] == EVENTS_BEFORE_KERNELS[side, ticks]
+
+
+def test_a_shards_legs_give_its_path_and_hops():
+    shard = ShardState(0, text_index=0, origin=3, goal_hint=5, bot=3, injected=0)
+    shard.board(carrier=7, tick=10)
+    shard.hop(4, 15)
+    shard.hop(5, 20)
+    shard.leave(22)
+    assert shard.path() == [3] + [3] * 4 + [4] * 5 + [5] * 3 and shard.hops() == 2
+    shard.board(carrier=8, tick=30)  # lost the next tick: a leg of no tick
+    shard.leave(30)
+    assert shard.carrier is None and len(shard.legs) == 3 and shard.hops() == 2
+    shard.board(carrier=9, tick=40)
+    shard.hop(6, 41)  # left the tile at once
+    shard.leave(41)
+    assert shard.path()[-1:] == [6] and shard.hops() == 3
