@@ -8,6 +8,7 @@ current folder, else the bundled one.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -17,6 +18,11 @@ EXPERIMENTS_DIR = DATA_DIR / "experiments"
 THRESHOLDS_FILE = DATA_DIR / "performance_thresholds.yaml"
 TEMPLATES_DIR = DATA_DIR / "templates"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout, in a development install
+
+
+def cache_dir() -> Path:
+    """Where derived data is kept between runs: ``$CYBERMESH_CACHE``, else ~/.cache/cybermesh."""
+    return Path(os.environ.get("CYBERMESH_CACHE") or Path.home() / ".cache" / "cybermesh")
 
 
 def resource(path: str | Path) -> Path:

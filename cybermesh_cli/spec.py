@@ -85,6 +85,7 @@ def _key_lines(text: str) -> dict[str, int]:
 
 
 MAX_YAML_BYTES = 1 << 20  # a spec or config is a few kB
+MAX_CORPUS_BYTES = 1 << 23  # the 4,096-topic corpus is 1.6 MB
 MAX_YAML_DEPTH = 32
 
 
@@ -122,15 +123,15 @@ def _yaml_error(path: Path, exc: yaml.YAMLError) -> InputError:
     return InputError(f"{path}: YAML error: {exc}")
 
 
-def _read_mapping(path: Path) -> tuple[dict[str, Any], str]:
+def _read_mapping(path: Path, max_bytes: int = MAX_YAML_BYTES) -> tuple[dict[str, Any], str]:
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
     try:
-        if path.stat().st_size > MAX_YAML_BYTES:
-            raise InputError(f"{path}: {path.stat().st_size:,} bytes; a spec may hold at most "
-                             f"{MAX_YAML_BYTES:,}")
+        if path.stat().st_size > max_bytes:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes; a file of its kind may "
+                             f"hold at most {max_bytes:,}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
@@ -216,8 +217,9 @@ def load_spec(path: Path, overrides: Sequence[str] = (), seed: int | None = None
     return Spec(path=path, data=resolved, overrides=tuple(overrides))
 
 
-def load_yaml_file(path: Path, schema_path: Path) -> dict[str, Any]:
+def load_yaml_file(path: Path, schema_path: Path,
+                   max_bytes: int = MAX_YAML_BYTES) -> dict[str, Any]:
     """Load any project YAML file (thresholds, configs) and validate it against its schema."""
-    data, text = _read_mapping(path)
+    data, text = _read_mapping(path, max_bytes)
     validate_mapping(data, schema_path, path, text)
     return data

@@ -201,7 +201,8 @@ class Carrier:
         self.id = id
         self.apgcode = apgcode
         self.velocity = velocity
-        self.step = (int(np.sign(velocity[0])), int(np.sign(velocity[1])))  # its heading
+        self.step = (int(velocity[0] > 0) - int(velocity[0] < 0),
+                     int(velocity[1] > 0) - int(velocity[1] < 0))  # its heading
         self.flight = flight
         self.origin = origin
         self.shape = shape  # the torus

@@ -161,16 +161,34 @@ def best_known_among(tables: RoutingTables, similarity: NDArray[np.float32], bot
     Most similar known key first, then fewest hops, then lowest bot number.
     """
     targets, hops = tables.known(bot)
-    return int(_best_among(targets, hops, similarity))
+    return int(_best_among(targets, hops, similarity[targets]))
+
+
+def best_known_for(tables: RoutingTables, vector: Vectors, bot: int) -> int:
+    """Do :func:`best_known`, computing similarity only to the keys ``bot`` knows."""
+    targets, hops = tables.known(bot)
+    return int(_best_among(targets, hops, _dots(tables.keys, targets, vector)))
+
+
+@nb.njit(cache=True, fastmath=True)
+def _dots(keys: Vectors, rows: NDArray[np.int64], vector: Vectors) -> Vectors:
+    """``keys[rows] @ vector`` without the copy (the sums vectorised, as BLAS does)."""
+    out = np.empty(len(rows), np.float32)
+    for k in range(len(rows)):
+        total = np.float32(0)
+        for d in range(len(vector)):
+            total += keys[rows[k], d] * vector[d]
+        out[k] = total
+    return out
 
 
 @nb.njit(cache=True)
 def _best_among(targets: NDArray[np.int64], hops: NDArray[np.int64],
                 similarity: NDArray[np.float32]) -> int:
-    """Most similar of ``targets``, then fewest ``hops``, then lowest number (no NaN keys)."""
+    """Most similar of ``targets`` (``similarity`` to each), then fewest ``hops``, then lowest."""
     best = 0
     for k in range(1, len(targets)):
-        s, b = similarity[targets[k]], similarity[targets[best]]
+        s, b = similarity[k], similarity[best]
         if s > b or s == b and (hops[k] < hops[best] or hops[k] == hops[best]
                                 and targets[k] < targets[best]):
             best = k

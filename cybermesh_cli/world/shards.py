@@ -22,7 +22,7 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.shards import kernels
 from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight
 from cybermesh_cli.shards.embedders import Vectors
-from cybermesh_cli.shards.routing import RoutingTables, best_known_among
+from cybermesh_cli.shards.routing import RoutingTables, best_known_for
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.topology import Tiling
@@ -32,6 +32,7 @@ from cybermesh_cli.world.state import ShardState
 LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's tile crossing
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
+ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class ShardLayer:
         self.in_flight: dict[int, ShardState] = {}  # by id, in id order
         self.finished: list[ShardState] = []  # delivered or dropped during the last tick
         self.injected = 0
-        self._similarity: dict[int, NDArray[np.float32]] = {}  # text -> cosine to every key
+        self._oracles: dict[int, int] = {}  # text -> the bot of the most similar key of all
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
         self._waiting: dict[int, list[ShardState]] = {}  # bot * 9 + heading -> held shards
         self._new: list[ShardState] = []  # held since the last launch: may be delivered
@@ -111,23 +112,30 @@ class ShardLayer:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
         self.keys = keys
         self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
-        self._similarity.clear()
+        self._oracles.clear()
         self._goals.clear()
         self._new += [s for group in self._waiting.values() for s in group]
         self._waiting.clear()
 
-    def similarity(self, text: int) -> NDArray[np.float32]:
-        """Cosine of shard text ``text`` to every bot's key (computed once)."""
-        if text not in self._similarity:
-            self._similarity[text] = self.keys @ self.vectors[text]
-        return self._similarity[text]
+    def oracles(self, texts: list[int]) -> list[int]:
+        """Return the bot whose key is most like each text, of all bots (scoring, never routing).
+
+        Texts not seen before are compared with every key in blocks (one matrix product a
+        block), and the answers kept: the cost is a text's, once, not a shard's.
+        """
+        new = sorted(set(texts).difference(self._oracles))
+        for start in range(0, len(new), ORACLE_BLOCK):
+            block = new[start:start + ORACLE_BLOCK]
+            best = np.argmax(self.vectors[block] @ self.keys.T, axis=1)
+            self._oracles.update(zip(block, best.tolist(), strict=True))
+        return [self._oracles[t] for t in texts]
 
     def inject(self, tick: int, count: int) -> list[Event]:
         """Inject ``count`` new shards at random bots."""
         events = []
-        for index in self.rng.integers(0, len(self.vectors), count).tolist():
-            origin = int(self.rng.integers(0, self.mesh.size))
-            hint = int(np.argmax(self.similarity(index)))
+        texts = self.rng.integers(0, len(self.vectors), count).tolist()
+        origins = [int(self.rng.integers(0, self.mesh.size)) for _ in texts]
+        for index, origin, hint in zip(texts, origins, self.oracles(texts), strict=True):
             shard = ShardState(self.injected, index, origin, hint, origin, tick)
             self.injected += 1
             self.in_flight[shard.id] = shard
@@ -173,8 +181,8 @@ class ShardLayer:
     def _goal(self, shard: ShardState) -> int:
         key = (shard.text_index, shard.bot)
         if key not in self._goals:
-            self._goals[key] = best_known_among(self.tables, self.similarity(shard.text_index),
-                                                shard.bot)
+            self._goals[key] = best_known_for(self.tables, self.vectors[shard.text_index],
+                                              shard.bot)
         return self._goals[key]
 
     def _finish(self, shard: ShardState, status: str) -> None:

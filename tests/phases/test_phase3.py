@@ -89,7 +89,8 @@ def test_a_timed_run_stops_on_the_clock(tmp_path):
 
 def test_the_scaling_experiment_reports_every_size_and_replays(tmp_path):
     done = cli("run", str(REPO / "experiments" / "scale.yaml"), "--set", "duration.ticks=150",
-               "--set", "phase3.scale.sides=[1,2,12]", "--no-protocol", cwd=tmp_path)
+               "--set", "phase3.scale.sides=[1,2,12]", "--set", "phase3.embedder.backend=hash",
+               "--no-protocol", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     (run,) = (tmp_path / "runs").iterdir()
     metrics = json.loads((run / "metrics.json").read_text())
