@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cybermesh_cli.gates.runner import COMMAND_TIMEOUT_S
+
 app = typer.Typer(help="Quality gates: lint, type, unit, docs, perf, security, or all (validate).",
                   no_args_is_help=True)
 
@@ -16,9 +18,12 @@ RootOption = Annotated[Path, typer.Option(help="Project root to check.")]
 OfflineOption = Annotated[
     bool, typer.Option(help="Skip what needs the network (pip-audit), saying so.")
 ]
+TimeoutOption = Annotated[float, typer.Option(
+    min=1, max=86400, help="Seconds each gate command may run; past it its process group is "
+    "stopped and what it printed is kept.")]
 
 
-def _run_gates(names: tuple[str, ...], root: Path, offline: bool) -> None:
+def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float) -> None:
     from cybermesh_cli.gates.protocol import HALT_MESSAGE, Failure, run_failure_protocol
     from cybermesh_cli.gates.runner import GateConfig, GateResult, run_gate
 
@@ -27,7 +32,7 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool) -> None:
     results: list[GateResult] = []
     for name in names:
         with console.status(f"gate {name} ..."):
-            result = run_gate(name, cfg, offline)
+            result = run_gate(name, cfg, offline, timeout)
         results.append(result)
         mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
         console.print(f"{mark} {name:<9} {result.seconds:7.1f} s  {result.summary}",
@@ -60,8 +65,9 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool) -> None:
 
 
 def _single(name: str) -> None:
-    def command(root: RootOption = Path("."), offline: OfflineOption = False) -> None:
-        _run_gates((name,), root, offline)
+    def command(root: RootOption = Path("."), offline: OfflineOption = False,
+                timeout: TimeoutOption = COMMAND_TIMEOUT_S) -> None:
+        _run_gates((name,), root, offline, timeout)
 
     command.__doc__ = f"Run the {name} gate alone."
     app.command(name)(command)
@@ -72,8 +78,9 @@ for _name in ("lint", "type", "unit", "docs", "perf", "security"):
 
 
 @app.command("validate")
-def validate(root: RootOption = Path("."), offline: OfflineOption = False) -> None:
+def validate(root: RootOption = Path("."), offline: OfflineOption = False,
+             timeout: TimeoutOption = COMMAND_TIMEOUT_S) -> None:
     """Run every gate in order (lint, type, unit, docs, perf, security); halt at the first fail."""
     from cybermesh_cli.gates.runner import GATE_ORDER
 
-    _run_gates(GATE_ORDER, root, offline)
+    _run_gates(GATE_ORDER, root, offline, timeout)

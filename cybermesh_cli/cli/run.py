@@ -89,7 +89,7 @@ def _halt(spec_file: Path, phase: int, failed: list[str], run_dir: Path, console
     report = (run_dir / "report.md").read_text()
     failure = Failure(gate="criteria", task=f"phase {phase} experiment {spec_file}",
                       summary=f"criteria failed: {', '.join(failed)}", output=report,
-                      command=f"cybermesh run {spec_file}", collect_junit=False)
+                      command=f"cybermesh run {spec_file}")
     checkout = checkout_of(Path.cwd().resolve())
     result = run_failure_protocol(checkout or run_dir, failure, living_docs=bool(checkout))
     console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {result.issue_file}",

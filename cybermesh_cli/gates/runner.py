@@ -6,8 +6,10 @@ exits 0 and no check says it could not do its job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess  # noqa: S404 - fixed commands of the project's own tools
 import sys
 import time
@@ -20,7 +22,7 @@ GATE_ORDER = ("lint", "type", "unit", "docs", "perf", "security")
 LOGS_DIR = "logs"
 JUNIT_FILE = f"{LOGS_DIR}/test-results.xml"
 BENCH_FILES = tuple(f"{LOGS_DIR}/benchmark-{run}.json" for run in (1, 2, 3))  # medians of 3
-COMMAND_TIMEOUT_S = 1800
+COMMAND_TIMEOUT_S = 3600  # a gate command's default limit (gate --timeout changes it)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
         return [Step([_tool("mypy"), cfg.package, "--strict"])]
     if name == "unit":
         return [Step([py, "-m", "pytest", "-q", "--tb=short", "--benchmark-disable",
-                      f"--junit-xml={JUNIT_FILE}", cfg.tests])]
+                      "--durations=15", f"--junit-xml={JUNIT_FILE}", cfg.tests])]
     if name == "docs":
         return [Step([py, "scripts/check_spec_drift.py"]),
                 Step([py, "scripts/check_docstrings.py"])]
@@ -153,8 +155,32 @@ def _short(argv: Sequence[str]) -> str:
     return " ".join(shown[:8]) + (" ..." if len(shown) > 8 else "")
 
 
-def run_gate(name: str, cfg: GateConfig, offline: bool = False) -> GateResult:
-    """Run one gate in ``cfg.root`` and return its verdict."""
+def run_step(argv: Sequence[str], cwd: Path, env: dict[str, str],
+             timeout: float) -> tuple[int, str]:
+    """Run one command in its own process group; return its exit code and output.
+
+    Past ``timeout`` seconds the whole group is killed (servers a test started included) and
+    the output printed so far is kept, with a last line saying so: exit 124.
+    """
+    try:
+        process = subprocess.Popen(  # noqa: S603
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True)
+    except FileNotFoundError:
+        return 127, f"{argv[0]}: not installed"
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        return process.returncode, output
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return 124, f"{output}\ntimed out after {timeout:g} s (the output above is all it printed)"
+
+
+def run_gate(name: str, cfg: GateConfig, offline: bool = False,
+             timeout: float = COMMAND_TIMEOUT_S) -> GateResult:
+    """Run one gate in ``cfg.root`` and return its verdict (each command within ``timeout``)."""
     (cfg.root / LOGS_DIR).mkdir(exist_ok=True)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     start = time.perf_counter()
@@ -167,16 +193,7 @@ def run_gate(name: str, cfg: GateConfig, offline: bool = False) -> GateResult:
             skipped.append(step.skip_reason)
             result.output += f"$ {command}\nSKIPPED: {step.skip_reason}\n"
             continue
-        try:
-            done = subprocess.run(  # noqa: S603
-                step.argv, cwd=cfg.root, env=env, capture_output=True, text=True,
-                timeout=COMMAND_TIMEOUT_S, check=False,
-            )
-            code, output = done.returncode, done.stdout + done.stderr
-        except FileNotFoundError:
-            code, output = 127, f"{step.argv[0]}: not installed"
-        except subprocess.TimeoutExpired:
-            code, output = 124, f"timed out after {COMMAND_TIMEOUT_S} s"
+        code, output = run_step(step.argv, cfg.root, env, timeout)
         result.output += f"$ {command}\n{output}\n[exit {code}]\n"
         line = headline(output)
         if line:

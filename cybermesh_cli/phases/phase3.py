@@ -43,7 +43,7 @@ class Phase3:
         if block.get("scale"):
             return self._scale(ctx, block, corpus)
         world = World(config, world_seeds(ctx.seeds), keys=corpus.keys, vectors=corpus.shards)
-        tally = Tally(corpus.labels, world.bot_topics)
+        tally = Tally(corpus.labels, world.bot_topics, world.mesh)
         world.add_observer(tally)
         duration = ctx.spec.block("duration")
         minutes = float(duration.get("minutes", 0))

@@ -43,6 +43,26 @@ def semantic_layout(mesh: Mesh, keys: NDArray[np.float32], rng: np.random.Genera
     return order
 
 
+def projected_layout(mesh: Mesh, keys: NDArray[np.float32]) -> NDArray[np.int64]:
+    """Return an order of ``keys`` laid out by their two principal components.
+
+    The keys' first principal component picks the row (the bots sorted by it fill the rows in
+    turn) and the second the column within the row: a map of the keys onto the grid, as a
+    self-organising map or a greedy embedding draws one, with a global gradient at any size
+    (n log n; no similarity matrix). The mesh must be full (one key a bot).
+    """
+    centred = keys.astype(np.float64) - keys.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    first, second = centred @ axes[0], centred @ axes[1]
+    by_first = np.argsort(first, kind="stable")
+    order = np.empty(mesh.size, np.int64)
+    for row in range(mesh.rows):
+        members = by_first[row * mesh.cols:(row + 1) * mesh.cols]
+        order[row * mesh.cols:(row + 1) * mesh.cols] = members[np.argsort(second[members],
+                                                                           kind="stable")]
+    return order
+
+
 def place_topics(mesh: Mesh, keys: NDArray[np.float32], seeds: Seeds,
                  semantic: bool = False) -> NDArray[np.int64]:
     """Give each bot a distinct topic (an index into ``keys``): at random, then laid out.

@@ -17,6 +17,7 @@ from cybermesh_cli.topology import Mesh, Tiling
 
 MAX_CELLS = 1 << 26  # 64 Mi cells: about 1.5 GiB of working arrays at the world's ~24 B a cell
 BYTES_PER_CELL = 24  # unpacked cells, detection scratch, energy field, pulse buffers
+LAYOUTS = ("random", "semantic", "projected")
 MIN_CARRIER_TILE = 12  # a lightweight spaceship and its launch margin fit in a tile
 
 
@@ -37,7 +38,7 @@ class ShardConfig:
     per_bot: float = 0.16
     horizon: int = 4
     max_relaunches: int = 5
-    layout: str = "random"  # or "semantic": neighbours hold similar keys (shards/layout.py)
+    layout: str = "random"  # "semantic" or "projected": neighbours hold similar keys (layout.py)
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,9 @@ class WorldConfig:
         if self.shards is not None and self.tile < MIN_CARRIER_TILE:
             raise InputError(f"mesh.tile: {self.tile} is too small for carriers (at least "
                              f"{MIN_CARRIER_TILE} cells)")
-        if self.shards is not None and self.shards.layout not in ("random", "semantic"):
-            raise InputError(f"routing.layout: {self.shards.layout!r} is not 'random' or "
-                             "'semantic'")
+        if self.shards is not None and self.shards.layout not in LAYOUTS:
+            raise InputError(f"routing.layout: {self.shards.layout!r} is not one of "
+                             f"{', '.join(LAYOUTS)}")
         if self.soup is not None and self.soup.size > self.tile:
             raise InputError(f"soup.size: {self.soup.size} does not fit a tile of {self.tile}")
 

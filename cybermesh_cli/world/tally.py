@@ -25,9 +25,11 @@ from cybermesh_cli.world.state import ShardState
 
 if TYPE_CHECKING:
     from cybermesh_cli.substrate.grid import Grid
+    from cybermesh_cli.topology import Mesh
     from cybermesh_cli.world.world import World
 
 TRACK_LIMIT = 2.5  # cells between a shard's tracked and true position (the policy's)
+COLLISION_RANGE = 8.0  # cells: a carrier lost this near another was lost to a carrier
 SAMPLE_EVERY = 50  # ticks between memory and distance samples
 
 
@@ -40,6 +42,7 @@ class ShardRecord:
     right_bot: bool  # delivered where the oracle (argmax cosine over every key) says
     right_topic: bool  # delivered to a bot of the shard text's topic
     hops: int
+    shortest: int | None = None  # mesh hops from its origin to where it was delivered
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Tally:
 
     labels: NDArray[np.int64] | None = None  # each shard text's topic
     bot_topics: NDArray[np.int64] | None = None
+    mesh: Mesh | None = None  # for path stretch
+    lost_near_carrier: int = 0  # carriers lost within COLLISION_RANGE of another carrier
     distance_count: int = 0  # shard-ticks aboard a carrier, scored against its ghost
     distance_sum: float = 0.0
     distance_max: float = 0.0
@@ -73,8 +78,14 @@ class Tally:
         layer, substrate = world.shards, world.substrate
         if layer is None or substrate is None:
             return
-        for ride in layer.rides:
+        rides = layer.rides
+        for ride in rides:
             self._score(ride, substrate, world.tiling.shape)
+        lost = [r.carrier.centroid for r in rides if r.lost]
+        if lost:
+            self.lost_near_carrier += _near_another(
+                np.array(lost), np.array([r.carrier.centroid for r in rides]),
+                world.tiling.shape)
         for event in events:
             self.hop_events += event.type == "shard.hop"
             self.launches += event.type == "carrier.launched"
@@ -116,8 +127,10 @@ class Tally:
             and bool(self.bot_topics[shard.bot] == self.labels[shard.text_index])
         self.delivered_to_oracle += right_bot
         self.delivered_to_topic += right_topic
+        shortest = self.mesh.hops_between(shard.origin, shard.bot) \
+            if delivered and self.mesh is not None else None
         self.shards[shard.id] = ShardRecord(shard.injected, shard.status, right_bot,
-                                            right_topic, hops)
+                                            right_topic, hops, shortest)
 
     def finish(self, world: World) -> None:
         """Fold the shards still in flight when the run ends."""
@@ -143,7 +156,27 @@ class Tally:
             low, high = wilson(count, len(judged)) if judged else (0.0, 1.0)
             figures[name] = {"count": count, "rate": round(count / max(len(judged), 1), 4),
                              "ci95": [round(low, 4), round(high, 4)]}
+        figures["ends"] = dict(sorted(Counter(_end(r) for r in judged).items()))
+        stretches = [r.hops / r.shortest for r in judged if r.shortest]
+        figures["stretch"] = round(float(np.mean(stretches)), 4) if stretches else None
         return figures
+
+
+def _end(record: ShardRecord) -> str:
+    """Where a judged shard ended: the right bot, another, dropped, or still held or aboard."""
+    if record.status == "delivered":
+        return "right bot" if record.right_bot else "other bot (best it knew)"
+    return {"dropped": "dropped (carriers lost)", "held": "held at the end",
+            "aboard": "aboard at the end"}.get(record.status, record.status)
+
+
+def _near_another(points: NDArray[np.float64], others: NDArray[np.float64],
+                  shape: tuple[int, int]) -> int:
+    """How many ``points`` have one of ``others`` (itself aside) within COLLISION_RANGE."""
+    size = np.array(shape, np.float64)
+    delta = (points[:, None, :] - others[None, :, :] + size / 2) % size - size / 2
+    distance = np.hypot(delta[..., 0], delta[..., 1])
+    return int(np.sum(np.sum((distance > 0) & (distance <= COLLISION_RANGE), axis=1) > 0))
 
 
 def hop_agreement(logged: Iterable[Mapping[str, Any]], recounted: Mapping[int, int]) -> float:

@@ -7,7 +7,9 @@ docs, captured logs).
 import re
 import subprocess
 import textwrap
+import time
 
+import psutil
 import pytest
 
 from cybermesh_cli.gates.runner import _pip_audit_verdict
@@ -111,11 +113,44 @@ def test_broken_project_halts_at_the_right_gate(tiny, gate):
 
     (logs,) = (tiny / "logs").glob("failure-*")
     names = {p.name for p in logs.iterdir()}
-    assert {f"{gate}-output.log", "test-results.xml", "git-context.txt", "git-status.txt",
+    assert {f"{gate}-output.log", "git-context.txt", "git-status.txt",
             "process-snapshot.txt", "disk-usage.txt", "memory-usage.txt"} <= names
     assert evidence in (logs / f"{gate}-output.log").read_text()
-    assert "<testsuite" in (logs / "test-results.xml").read_text()
+    # the unit gate's own junit is kept; no gate runs the suite again to make one
+    assert ("test-results.xml" in names) == (gate == "unit")
+    if gate == "unit":
+        assert "<testsuite" in (logs / "test-results.xml").read_text()
     assert "tiny" in (logs / "git-context.txt").read_text()
+
+
+HANGING = """\
+import subprocess
+import time
+from pathlib import Path
+
+
+def test_hangs():
+    child = subprocess.Popen(["sleep", "300"])
+    Path("child.pid").write_text(str(child.pid))
+    time.sleep(300)
+"""
+
+
+def test_a_gate_past_its_limit_keeps_its_output_and_stops_what_it_started(tiny):
+    (tiny / "tests" / "test_hang.py").write_text(HANGING)
+    began = time.monotonic()
+    done = cli("gate", "unit", "--root", str(tiny), "--timeout", "15", cwd=tiny, timeout=300)
+    assert done.returncode == 1 and time.monotonic() - began < 120
+    assert re.search(r"FAIL unit\b", done.stdout) and "timed out after 15 s" in done.stdout
+    pid = int((tiny / "child.pid").read_text())
+    for _ in range(50):  # the test's own child went with pytest's process group
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the hanging test's child {pid} is still running")
+    (logs,) = (tiny / "logs").glob("failure-*")
+    assert "timed out after 15 s" in (logs / "unit-output.log").read_text()
 
 
 def test_pip_audit_that_audited_nothing_fails():
