@@ -123,7 +123,8 @@ def main() -> None:
     parser.add_argument("--settle", type=int, default=None)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/scale_study"))
+    parser.add_argument("--out", type=Path, required=True, help="folder for runs.jsonl and "
+                        "summary.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     jobs = []
