@@ -1,4 +1,4 @@
-"""Spec drift: README command reference, experiment specs and TEST-MATRIX.md vs the code."""
+"""Spec drift: the command reference (docs/commands.md), experiment specs, TEST-MATRIX.md."""
 
 import sys
 from pathlib import Path
@@ -9,7 +9,7 @@ from cybermesh_cli.gates.docs import command_drift, spec_drift, matrix_drift
 ROOT = Path(__file__).resolve().parents[1]
 
 problems = (
-    command_drift(app, ROOT / "README.md")
+    command_drift(app, ROOT / "docs" / "commands.md")
     + spec_drift(ROOT / "experiments")
     + matrix_drift(ROOT / "TEST-MATRIX.md", ROOT / "tests")
 )

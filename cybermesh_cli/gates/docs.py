@@ -1,7 +1,7 @@
 """The docs gate: spec drift and docstrings.
 
-Spec drift compares the README command reference with the CLI, every experiment spec with its
-schema, and TEST-MATRIX.md with tests/.
+Spec drift compares the command reference (docs/commands.md) with the CLI, every experiment
+spec with its schema, and TEST-MATRIX.md with tests/.
 """
 
 from __future__ import annotations
@@ -48,10 +48,11 @@ def readme_commands(readme: Path) -> set[str]:
 
 
 def command_drift(app: typer.Typer, readme: Path) -> list[str]:
-    """Differences between the README's command reference and the real CLI."""
+    """Differences between a command reference (docs/commands.md) and the real CLI."""
     real, documented = app_commands(app), readme_commands(readme)
-    return [f"README lacks `{c}`" for c in sorted(real - documented)] + [
-        f"README documents `{c}`, which the CLI does not have" for c in sorted(documented - real)
+    return [f"{readme.name} lacks `{c}`" for c in sorted(real - documented)] + [
+        f"{readme.name} documents `{c}`, which the CLI does not have"
+        for c in sorted(documented - real)
     ]
 
 

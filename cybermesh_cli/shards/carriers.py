@@ -218,6 +218,7 @@ class Carrier:
 
     @centroid.setter
     def centroid(self, value: tuple[float, float]) -> None:
+        """Move where the tracker sees it (tests score a displaced track)."""
         self.data.centroid[self.row] = value
 
     @property
@@ -238,6 +239,7 @@ class Carrier:
 
     @age.setter
     def age(self, value: int) -> None:
+        """Set its age (tests step its ghost alone)."""
         self.data.age[self.row] = value
 
     @property
@@ -247,6 +249,7 @@ class Carrier:
 
     @unseen.setter
     def unseen(self, value: int) -> None:
+        """Set the ticks since it was last seen (tests make it coast)."""
         self.data.unseen[self.row] = value
 
     def ghost(self) -> tuple[Cells, int, int]:

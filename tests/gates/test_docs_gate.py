@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 
 def test_repository_has_no_drift():
-    assert command_drift(app, REPO / "README.md") == []
+    assert command_drift(app, REPO / "docs" / "commands.md") == []
     assert matrix_drift(REPO / "TEST-MATRIX.md", REPO / "tests") == []
     assert missing_docstrings(REPO / "cybermesh_cli") == []
 
@@ -32,8 +32,8 @@ def test_drift_is_reported_both_ways(tmp_path):
     readme.write_text("<!-- commands:begin -->\n`cybermesh alpha` and `cybermesh gamma`\n"
                       "<!-- commands:end -->\n")
     assert command_drift(extra, readme) == [
-        "README lacks `cybermesh beta`",
-        "README documents `cybermesh gamma`, which the CLI does not have",
+        "README.md lacks `cybermesh beta`",
+        "README.md documents `cybermesh gamma`, which the CLI does not have",
     ]
 
 
