@@ -43,23 +43,36 @@ def semantic_layout(mesh: Mesh, keys: NDArray[np.float32], rng: np.random.Genera
     return order
 
 
-def projected_layout(mesh: Mesh, keys: NDArray[np.float32]) -> NDArray[np.int64]:
-    """Return an order of ``keys`` laid out by their two principal components.
+def bisection_layout(mesh: Mesh, keys: NDArray[np.float32]) -> NDArray[np.int64]:
+    """Return an order of ``keys`` (one a bot) laid out by recursive bisection.
 
-    The keys' first principal component picks the row (the bots sorted by it fill the rows in
-    turn) and the second the column within the row: a map of the keys onto the grid, as a
-    self-organising map or a greedy embedding draws one, with a global gradient at any size
-    (n log n; no similarity matrix). The mesh must be full (one key a bot).
+    The mesh's region is halved along its longer side and the keys split at the median of
+    their first principal component, the first half to the first part, again within each part
+    down to single bots (recursive spectral bisection, as graph partitioners lay out meshes).
+    Keys alike at every scale end up near each other: a gradient coarse to fine, at any size,
+    in n log n time and without a similarity matrix.
     """
-    centred = keys.astype(np.float64) - keys.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    first, second = centred @ axes[0], centred @ axes[1]
-    by_first = np.argsort(first, kind="stable")
     order = np.empty(mesh.size, np.int64)
-    for row in range(mesh.rows):
-        members = by_first[row * mesh.cols:(row + 1) * mesh.cols]
-        order[row * mesh.cols:(row + 1) * mesh.cols] = members[np.argsort(second[members],
-                                                                           kind="stable")]
+    centred = keys.astype(np.float64)
+    stack = [(np.arange(mesh.size), 0, mesh.rows, 0, mesh.cols)]
+    while stack:
+        members, top, bottom, left, right = stack.pop()
+        if len(members) == 1:
+            order[top * mesh.cols + left] = members[0]
+            continue
+        part = centred[members] - centred[members].mean(axis=0)
+        _, _, axes = np.linalg.svd(part, full_matrices=False)
+        ranked = members[np.argsort(part @ axes[0], kind="stable")]
+        if bottom - top >= right - left:
+            middle = (top + bottom) // 2
+            first = (middle - top) * (right - left)
+            stack += [(ranked[:first], top, middle, left, right),
+                      (ranked[first:], middle, bottom, left, right)]
+        else:
+            middle = (left + right) // 2
+            first = (bottom - top) * (middle - left)
+            stack += [(ranked[:first], top, bottom, left, middle),
+                      (ranked[first:], top, bottom, middle, right)]
     return order
 
 

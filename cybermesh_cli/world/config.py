@@ -17,7 +17,7 @@ from cybermesh_cli.topology import Mesh, Tiling
 
 MAX_CELLS = 1 << 26  # 64 Mi cells: about 1.5 GiB of working arrays at the world's ~24 B a cell
 BYTES_PER_CELL = 24  # unpacked cells, detection scratch, energy field, pulse buffers
-LAYOUTS = ("random", "semantic", "projected")
+LAYOUTS = ("random", "semantic", "bisection")
 MIN_CARRIER_TILE = 12  # a lightweight spaceship and its launch margin fit in a tile
 
 
@@ -38,7 +38,9 @@ class ShardConfig:
     per_bot: float = 0.16
     horizon: int = 4
     max_relaunches: int = 5
-    layout: str = "random"  # "semantic" or "projected": neighbours hold similar keys (layout.py)
+    layout: str = "random"  # "semantic" or "bisection": neighbours hold similar keys (layout.py)
+    landmarks: int = 0  # side of the blocks whose mean keys every bot knows (0: none)
+    clear_wreckage: bool = False  # a bot erases the cells where a carrier was lost
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class WorldConfig:
         if self.shards is not None and self.tile < MIN_CARRIER_TILE:
             raise InputError(f"mesh.tile: {self.tile} is too small for carriers (at least "
                              f"{MIN_CARRIER_TILE} cells)")
+        if self.shards is not None and self.shards.landmarks and (
+                self.rows % self.shards.landmarks or self.cols % self.shards.landmarks):
+            raise InputError(f"routing.landmarks: blocks of {self.shards.landmarks} bots a side "
+                             f"do not tile a {self.rows}x{self.cols} mesh")
         if self.shards is not None and self.shards.layout not in LAYOUTS:
             raise InputError(f"routing.layout: {self.shards.layout!r} is not one of "
                              f"{', '.join(LAYOUTS)}")
@@ -160,7 +166,9 @@ class WorldConfig:
             if soup else None,
             shards=ShardConfig(int(shards["every"]), float(shards["per_bot"]),
                                int(routing["horizon"]), int(routing["max_relaunches"]),
-                               str(routing.get("layout", "random")))
+                               str(routing.get("layout", "random")),
+                               int(routing.get("landmarks", 0)),
+                               bool(routing.get("clear_wreckage", False)))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

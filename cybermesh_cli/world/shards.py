@@ -22,6 +22,7 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.shards import kernels
 from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight
 from cybermesh_cli.shards.embedders import Vectors
+from cybermesh_cli.shards.landmarks import Landmarks
 from cybermesh_cli.shards.routing import RoutingTables, best_known_for
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule
@@ -32,6 +33,7 @@ from cybermesh_cli.world.state import ShardState
 LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's tile crossing
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
+WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
 ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
 
 
@@ -84,6 +86,9 @@ class ShardLayer:
         self.vectors = vectors
         self.rng = rng
         self.tables = RoutingTables(self.mesh, keys, config.horizon)
+        self.landmarks = Landmarks.build(self.mesh, keys, config.landmarks) \
+            if config.landmarks else None
+        self._blocks: dict[int, int] = {}  # text -> the landmark block most like it
         self.tracker = Tracker(tiling.shape, rule)
         self.in_flight: dict[int, ShardState] = {}  # by id, in id order
         self.finished: list[ShardState] = []  # delivered or dropped during the last tick
@@ -112,6 +117,9 @@ class ShardLayer:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
         self.keys = keys
         self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
+        self.landmarks = Landmarks.build(self.mesh, keys, self.config.landmarks) \
+            if self.config.landmarks else None
+        self._blocks.clear()
         self._oracles.clear()
         self._goals.clear()
         self._new += [s for group in self._waiting.values() for s in group]
@@ -158,6 +166,10 @@ class ShardLayer:
             self._ride(rows[row], int(where[row]), tick, events)
         for carrier in lost:
             self._hand_over(carrier, tick, events)
+            if self.config.clear_wreckage:
+                y, x = carrier.centroid
+                kernels.erase(grid.words, grid.height, grid.width, round(y) - WRECKAGE // 2,
+                              round(x) - WRECKAGE // 2, WRECKAGE, WRECKAGE)
         for row in np.flatnonzero(data.alive[:count] & (data.riders[:count] == 0)).tolist():
             tracker.absorb(grid, rows[row])  # bots eat spent carriers: no litter on the torus
         tracker.purge()
@@ -179,6 +191,19 @@ class ShardLayer:
         return bots
 
     def _goal(self, shard: ShardState) -> int:
+        """Return the bot a shard heads for.
+
+        With landmarks: its block's nearest bot while that is beyond the horizon; then (and
+        without landmarks) the best key its bot knows. The shard remembers the switch.
+        """
+        if self.landmarks is not None and not shard.local:
+            text = shard.text_index
+            if text not in self._blocks:
+                self._blocks[text] = self.landmarks.best(self.vectors[text])
+            near = self.landmarks.nearest(shard.bot, self._blocks[text])
+            if self.mesh.hops_between(shard.bot, near) > self.config.horizon:
+                return near
+            shard.local = True
         key = (shard.text_index, shard.bot)
         if key not in self._goals:
             self._goals[key] = best_known_for(self.tables, self.vectors[shard.text_index],
@@ -215,8 +240,9 @@ class ShardLayer:
 
     def _wait(self, shard: ShardState) -> None:
         """Queue a held shard with the others its bot sends the same way (in id order)."""
-        next_bot = self.tables.tables[shard.bot][self._goal(shard)][1]
-        heading = _heading(self.tiling.direction(shard.bot, next_bot))
+        goal, table = self._goal(shard), self.tables.tables[shard.bot]
+        heading = _heading(self.tiling.direction(shard.bot, table[goal][1] if goal in table
+                                                 else goal))
         bisect.insort(self._waiting.setdefault(shard.bot * len(HEADINGS) + heading, []), shard,
                       key=lambda s: s.id)
 

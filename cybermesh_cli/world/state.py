@@ -28,6 +28,7 @@ class ShardState:
     status: str = "held"  # held, aboard, delivered, dropped
     losses: int = 0
     legs: list[Leg] = field(default_factory=list)  # aboard, tile by tile
+    local: bool = False  # with landmarks: its block is within reach, so it climbs tables now
 
     def board(self, carrier: int, tick: int) -> None:
         """Ride ``carrier`` from the next tick on, from this shard's bot."""

@@ -62,7 +62,7 @@ class World:
         shards; ``engine`` when it has a wave; ``cells`` replaces the empty starting torus.
         Each random consumer draws from its own named child of ``seed``.
         """
-        from cybermesh_cli.shards.layout import projected_layout, semantic_layout
+        from cybermesh_cli.shards.layout import bisection_layout, semantic_layout
         from cybermesh_cli.substrate.grid import Grid
         from cybermesh_cli.world.energy import EnergyLayer
         from cybermesh_cli.world.shards import ShardLayer, bot_keys
@@ -84,8 +84,8 @@ class World:
                                                    self.seeds.child("placement").rng(),
                                                    self.seeds.child("jitter").rng())
             if config.shards.layout != "random":
-                order = projected_layout(self.mesh, shard_keys) \
-                    if config.shards.layout == "projected" else \
+                order = bisection_layout(self.mesh, shard_keys) \
+                    if config.shards.layout == "bisection" else \
                     semantic_layout(self.mesh, shard_keys, self.seeds.child("layout").rng())
                 shard_keys, self.bot_topics = shard_keys[order], self.bot_topics[order]
         start = np.zeros(self.tiling.shape, np.uint8) if cells is None else cells.copy()
