@@ -12,6 +12,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "dashboard": ("fastapi", "uvicorn", "playwright"),
     "ray": ("ray",),
     "index": ("faiss",),
+    "parquet": ("pyarrow",),
 }
 
 

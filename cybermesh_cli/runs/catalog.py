@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.extras import require
+from cybermesh_cli.files import replacing
 from cybermesh_cli.runs.record import MANIFEST_FILE, METRICS_FILE, SPEC_FILE, read_json
 
 
@@ -135,27 +137,23 @@ def _verdict(criterion: Mapping[str, Any]) -> str:
 
 
 def export(runs: Sequence[RunSummary], out: Path, form: str) -> Path:
-    """Write a row a run as CSV or Parquet (Parquet needs pyarrow); return the file."""
+    """Write a row a run as CSV or Parquet (the [parquet] extra), whole or not at all."""
     rows = [r.row() for r in runs]
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    try:
+    if form == "parquet":
+        require("parquet", "runs export --parquet")
+    with replacing(out) as partial:
         if form == "csv":
-            with out.open("w", newline="", encoding="utf-8") as handle:
+            with partial.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, columns)
                 writer.writeheader()
                 writer.writerows(rows)
         else:
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ModuleNotFoundError:
-                raise InputError("--parquet needs pyarrow (pip install pyarrow); --csv needs "
-                                 "nothing") from None
-            table = pa.Table.from_pylist([{c: _scalar(row.get(c)) for c in columns}
-                                          for row in rows])
-            pq.write_table(table, out)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write ({exc.strerror})") from None
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist([{c: _scalar(row.get(c)) for c in columns}
+                                                 for row in rows]), partial)
     return out
 
 

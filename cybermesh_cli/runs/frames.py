@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.files import replacing
 
 if TYPE_CHECKING:
     from cybermesh_cli.world import Snapshot
@@ -39,5 +40,7 @@ def export_gif(frames: Iterable[Snapshot], out: Path) -> int:
     if out.suffix.lower() != ".gif":
         raise InputError(f"--export {out}: the file name must end in .gif")
     images = [frame_image(f) for f in frames]
-    images[0].save(out, save_all=True, append_images=images[1:], duration=80, loop=0)
+    with replacing(out) as partial:
+        images[0].save(partial, format="GIF", save_all=True, append_images=images[1:],
+                       duration=80, loop=0)
     return len(images)

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.files import replacing
 from cybermesh_cli.substrate.grid import CELL_BUDGET, check_cells
 from cybermesh_cli.substrate.rules import parse_rule_spec
 
@@ -235,8 +236,6 @@ def format_rle(pattern: Pattern) -> str:
 
 
 def write_rle(pattern: Pattern, path: Path) -> None:
-    """Write an RLE file; one line naming the path if it cannot be written."""
-    try:
-        path.write_text(format_rle(pattern), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    """Write an RLE file whole or not at all; one line naming the path if it cannot be."""
+    with replacing(path) as partial:
+        partial.write_text(format_rle(pattern), encoding="utf-8")
