@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from cybermesh_cli.pulses.registry import Registry
@@ -55,7 +56,8 @@ def train(
         trained = train_adapter(config, lambda step, loss: bar.update(
             task, completed=step, total=config["fit"]["steps"], loss=f"{loss:.5f}"))
     info = target.save(trained.model, config["name"], config, trained.metrics)
-    console.print(f"saved [bold]{info.name}[/] to {info.path} ({info.size_bytes:,} bytes): "
+    console.print(f"saved [bold]{escape(info.name)}[/] to {escape(str(info.path))} "
+                  f"({info.size_bytes:,} bytes): "
                   + ", ".join(f"{k} {v}" for k, v in trained.metrics.items()))
 
 
@@ -102,11 +104,11 @@ def show(
     store = _registry(registry)
     info = store.info(name)
     console = Console()
-    console.print(f"[bold]{info.name}[/]  {info.path}")
+    console.print(f"[bold]{escape(info.name)}[/]  {escape(str(info.path))}")
     console.print(yaml.safe_dump(info.training, sort_keys=False).rstrip(), highlight=False)
     console.print("metrics: " + ", ".join(f"{k} {v}" for k, v in info.metrics.items()))
     for item in sorted(info.path.iterdir()):
-        console.print(f"  {item.name}  {item.stat().st_size:,} bytes")
+        console.print(f"  {item.name}  {item.stat().st_size:,} bytes", markup=False)
 
 
 @app.command("switch")

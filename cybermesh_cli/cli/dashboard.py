@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 DEFAULT_SPEC = Path("phase7")  # the bundled example, unless ./phase7 is yours
 
@@ -62,13 +63,15 @@ def dashboard(
     folder = runs_root / f"{stamp}-dashboard{'-replay' if replay else ''}"
     folder.mkdir(parents=True, exist_ok=False)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[yellow]warning:[/] serving on {host}: reachable from other machines")
+        console.print(f"[yellow]warning:[/] serving on {escape(host)}: reachable from other "
+                      "machines")
     with EventLog(folder / "events.jsonl") as events:
         events.emit("run.start", -1, {"name": f"dashboard {spec.name}", "phase": 7,
                                       "replay": str(replay) if replay else None})
         served = Dashboard(simulation, events, fps or block["fps"], block["ticks_per_frame"])
         running = Running(served, host, port)
-        console.print(f"dashboard: [bold]{running.url}[/]  (log: {folder}/events.jsonl; "
+        console.print(f"dashboard: [bold]{escape(running.url)}[/]  (log: "
+                      f"{escape(str(folder))}/events.jsonl; "
                       "Ctrl-C stops)", highlight=False)
         try:
             asyncio.run(running.main(until=minutes * 60 if minutes else None))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
 
 from cybermesh_cli.gates.runner import COMMAND_TIMEOUT_S
 
@@ -35,7 +36,7 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
             result = run_gate(name, cfg, offline, timeout)
         results.append(result)
         mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
-        console.print(f"{mark} {name:<9} {result.seconds:7.1f} s  {result.summary}",
+        console.print(f"{mark} {name:<9} {result.seconds:7.1f} s  {escape(result.summary)}",
                       highlight=False)
         if not result.passed:
             break
@@ -44,7 +45,8 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
         for column in ("gate", "result", "seconds", "summary"):
             table.add_column(column)
         for r in results:
-            table.add_row(r.name, "pass" if r.passed else "FAIL", f"{r.seconds:.1f}", r.summary)
+            table.add_row(r.name, "pass" if r.passed else "FAIL", f"{r.seconds:.1f}",
+                          escape(r.summary))
         for skipped in names[len(results):]:
             table.add_row(skipped, "not run", "", "halted before this gate")
         console.print(table)
@@ -58,8 +60,8 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
                 summary=failed.summary, output=failed.output,
                 command=" && ".join(failed.commands)),
     )
-    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {outcome.issue_file}\n"
-                  f"Logs: {outcome.logs_dir}\n"
+    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {escape(str(outcome.issue_file))}\n"
+                  f"Logs: {escape(str(outcome.logs_dir))}\n"
                   "Review logs and living docs before proceeding", highlight=False)
     raise typer.Exit(1)
 

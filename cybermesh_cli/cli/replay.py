@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from rich.markup import escape
 
 
 def replay(
@@ -57,7 +58,7 @@ def replay(
     console.print(f"{report.events} events, last tick {report.last_tick}, "
                   f"status {report.end_status or 'unknown (no run.end)'}", highlight=False)
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     if resimulate:
         console.print(f"re-simulation verified {report.verified} events", highlight=False)
     if stats:
@@ -68,8 +69,9 @@ def replay(
                       f"{c.ticks} ticks: {c.ratio:.1f}x smaller", highlight=False)
     if report.divergence:
         d = report.divergence
-        console.print(f"[bold red]diverged[/] at tick {d.tick}, line {d.line}, {d.type}:\n"
-                      f"  expected {d.expected}\n  logged   {d.logged}", highlight=False)
+        console.print(f"[bold red]diverged[/] at tick {d.tick}, line {d.line}, "
+                      f"{escape(str(d.type))}:\n  expected {escape(str(d.expected))}\n"
+                      f"  logged   {escape(str(d.logged))}", highlight=False)
         raise typer.Exit(1)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.markup import escape
 
 def run(
     spec_file: Annotated[
@@ -63,7 +64,8 @@ def run(
         console.print("[yellow]interrupted[/]: events.jsonl ends with run.end status=interrupted")
         exit_interrupted()
     if outcome.status == "error":
-        console.print(f"[bold red]error:[/] {outcome.error} (traceback in {record.dir}/run.log)")
+        console.print(f"[bold red]error:[/] {escape(str(outcome.error))} (traceback in "
+                      f"{escape(str(record.dir))}/run.log)")
         raise typer.Exit(1)
     if outcome.status == "failed":
         failed = [c.key for c in outcome.criteria if not c.passed]
@@ -92,5 +94,5 @@ def _halt(spec_file: Path, phase: int, failed: list[str], run_dir: Path, console
                       command=f"cybermesh run {spec_file}")
     checkout = checkout_of(Path.cwd().resolve())
     result = run_failure_protocol(checkout or run_dir, failure, living_docs=bool(checkout))
-    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {result.issue_file}",
+    console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {escape(str(result.issue_file))}",
                   highlight=False)

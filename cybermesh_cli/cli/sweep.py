@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 
 def sweep(
@@ -129,7 +130,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     seconds = time.perf_counter() - started
     console.print(f"{len(results)} runs in {seconds:.1f} s: {summary(results)}", highlight=False)
     for line in describe_failures(results):
-        console.print(f"  [red]{line}[/]", highlight=False)
+        console.print(f"  [red]{escape(line)}[/]", highlight=False)
     console.print(f"report: cybermesh sweep report {folder}", highlight=False)
     if as_json:
         import json

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from rich.console import Console
+from rich.markup import escape
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.paths import EXPERIMENTS_DIR, SCHEMAS_DIR, cache_dir, resource
@@ -65,7 +66,7 @@ def embed_topics(block: Mapping[str, Any],
                                float(config["timeout_s"]),
                                batch_size=int(config.get("batch_size", 32)))
     if choice.requested == "auto":
-        console.print(f"[yellow]embedder:[/] {choice.reason}", highlight=False)
+        console.print(f"[yellow]embedder:[/] {escape(choice.reason)}", highlight=False)
     texts = [s for t in topics for s in t.shard_texts]
     labels = np.repeat(np.arange(len(topics)), [len(t.shard_texts) for t in topics])
     keys = cached_embed(choice.embedder, [t.key_text for t in topics], "document")

@@ -1,6 +1,7 @@
 """Phase 1 end to end: every criterion, the must-show detection figures, replay of the log."""
 
 import json
+import shutil
 
 import pytest
 
@@ -34,3 +35,10 @@ def test_replay_verifies_and_names_a_corrupted_tick(phase1_run):
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1
     assert f"diverged at tick 99, line {line}, glider.checkpoint" in done.stdout
+    shutil.rmtree(copy)
+    forged, line, _ = tampered_copy(  # markup in a forged payload is printed as it is
+        run, lambda b: b'"glider.checkpoint"' in b and b'"tick":99,' in b,
+        lambda e: e["payload"].__setitem__("detected", ["[/]", "[bold]x"]))
+    done = cli("replay", str(forged), cwd=root)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "'[/]', '[bold]x'" in done.stdout or '"[/]", "[bold]x"' in done.stdout, done.stdout
