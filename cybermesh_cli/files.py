@@ -18,6 +18,8 @@ def replacing(path: Path) -> Iterator[Path]:
     content or all of the new (a full disk, a crash, Ctrl-C: the old file stays, no partial
     one is left). An error while writing is one line naming ``path``.
     """
+    if path.exists() and not path.is_file():  # a device, a FIFO, a folder: never replaced
+        raise InputError(f"{path}: cannot write (not a regular file)")
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         yield partial

@@ -54,7 +54,8 @@ def substrate(
 
 @app.command("embed")
 def embed(
-    backend: Annotated[str, typer.Option(help="local, ollama, hash or auto.")] = "local",
+    backend: Annotated[str, typer.Option(
+        "--embedder", help="local, ollama, hash or auto.")] = "local",
     batch_sizes: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,16,64",
     batches: Annotated[int, typer.Option(min=1, help="Timed batches per size.")] = 20,
     host: Annotated[str | None, typer.Option(help="Ollama host.")] = None,
@@ -92,7 +93,7 @@ def world(
     repeats: Annotated[int, typer.Option(min=1, max=1000, help="Timed blocks (median).")] = 5,
     warmup: Annotated[int, typer.Option(min=0, max=100000, help="Ticks before timing.")] = 100,
     backend: Annotated[str | None, typer.Option(
-        help="Embedder (default: the spec's): local, ollama, hash or auto.")] = None,
+        "--embedder", help="Embedder (default: the spec's): local, ollama, hash or auto.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
 ) -> None:
     """Ticks/s and microseconds per bot-tick of the world, by mesh size (median of blocks)."""

@@ -81,7 +81,7 @@ def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
 @app.command("step")
 def step(
     pattern_file: PatternArg,
-    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the result (RLE).")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="File to write the result to (RLE).")],
     gens: GensOption = 1,
     rule: RuleOption = None,
     torus: TorusOption = None,

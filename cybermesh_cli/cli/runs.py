@@ -22,6 +22,7 @@ def _console() -> Console:
 
 
 STATUS_STYLE = {"passed": "green", "failed": "red", "interrupted": "yellow", "error": "red"}
+RUN_STATUSES = ("running", *STATUS_STYLE, "unreadable")
 
 
 @app.command("list")
@@ -40,7 +41,11 @@ def list_runs(
     """Show every run under FOLDER (nested sweep folders included), oldest first."""
     from cybermesh_cli.runs.catalog import find_runs, select
 
+    from cybermesh_cli.errors import InputError
+
     root = folder if folder is not None else runs_dir
+    if status is not None and status not in RUN_STATUSES:
+        raise InputError(f"--status {status!r}: one of {', '.join(RUN_STATUSES)}")
     runs = select(find_runs(root), phase, status, since, sort)
     if as_json:
         typer.echo(json.dumps([{k: v for k, v in r.row().items() if not k.startswith(
@@ -94,7 +99,7 @@ def compare(
 def export(
     folder: Annotated[Path, typer.Argument(help="Folder holding run folders (or a sweep).")],
     out: Annotated[Path | None, typer.Option(
-        "-o", "--out", help="File to write (default: FOLDER/runs.csv or runs.parquet).")] = None,
+        "-o", "--output", help="File to write (default: FOLDER/runs.csv or runs.parquet).")] = None,
     parquet: Annotated[bool, typer.Option("--parquet", help="Write Parquet (needs pyarrow).")] = (
         False),
     csv: Annotated[bool, typer.Option("--csv", help="Write CSV (the default).")] = False,
