@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from cybermesh_cli.progress import waiting
 
 app = typer.Typer(help="Benchmarks (medians of repeats; ratios against a baseline timed in "
                   "the same run).", no_args_is_help=True)
@@ -36,7 +37,7 @@ def substrate(
     for side in side_list:
         check_cells(side, side, f"--sizes {side}")
     console = Console()
-    with console.status("benchmarking the substrate kernels ..."):
+    with waiting(console, "benchmarking the substrate kernels ..."):
         rows = bench_substrate(side_list, rules.split(","), repeats, threads=threads)
     if as_json:
         typer.echo(json.dumps(rows_to_json(rows), indent=1))
@@ -70,7 +71,7 @@ def embed(
     except ValueError:
         raise InputError(f"--batch-sizes {batch_sizes!r}: expected integers") from None
     console = Console()
-    with console.status(f"benchmarking the {backend} embedder ..."):
+    with waiting(console, f"benchmarking the {backend} embedder ..."):
         choice = make_embedder(backend, host)
         rows = bench_embedder(choice.embedder, sizes, batches)
     table = Table(title=f"{choice.embedder.name} embedder ({choice.embedder.model}): "
@@ -118,9 +119,10 @@ def world(
         block["embedder"] = {**block["embedder"], "backend": backend}
     console = Console(stderr=True)
     corpus, _ = embed_topics(block, console)
-    with console.status("timing the world ...") as status:
+    with waiting(console, "timing the world ...") as status:
         rows = bench_world(block, corpus.keys, corpus.shards, side_list, ticks, repeats, warmup,
-                           loaded.seed, lambda size: status.update(f"timing the world: {size}"))
+                           loaded.seed, lambda size: status.update(f"timing the world: {size}")
+                           if status is not None else None)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=1))
         return

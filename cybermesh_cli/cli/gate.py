@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.markup import escape
 
 from cybermesh_cli.gates.runner import COMMAND_TIMEOUT_S
+from cybermesh_cli.progress import waiting
 
 app = typer.Typer(help="Quality gates: lint, type, unit, docs, perf, security, or all (validate).",
                   no_args_is_help=True)
@@ -32,7 +33,7 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
     cfg = GateConfig.load(root.resolve())
     results: list[GateResult] = []
     for name in names:
-        with console.status(f"gate {name} ..."):
+        with waiting(console, f"gate {name} ..."):
             result = run_gate(name, cfg, offline, timeout)
         results.append(result)
         mark = "[green]PASS[/]" if result.passed else "[bold red]FAIL[/]"

@@ -40,6 +40,7 @@ from cybermesh_cli.substrate.noise import Noise
 from cybermesh_cli.substrate.rules import parse_rule
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.progress import waiting
 
 SECTION = "phase_4_lora_pulse"
 
@@ -181,7 +182,7 @@ class Phase4:
                     populations.append(event.payload["population"])
                     ctx.events.flush()
                     advance(1)
-        with ctx.console.status("timing load + switch + apply ..."):
+        with waiting(ctx.console, "timing load + switch + apply ..."):
             latency = _latency(block, registry, device)
         ctx.events.emit("pulse.latency", ctx.events.last_tick, latency)
         config = block["persistence"]

@@ -38,6 +38,7 @@ from cybermesh_cli.spec import Spec
 from cybermesh_cli.world import World, WorldConfig
 from cybermesh_cli.world.memory import MEMORY_FILE, MEMORY_META, MemoryLayer, save_memory
 from cybermesh_cli.world.shards import ShardLayer
+from cybermesh_cli.progress import waiting
 
 SECTION = "phase_8_memory_recall"
 PLOT = "recall.png"
@@ -383,7 +384,7 @@ class Phase8:
                     for h in block["horizons"]]
         sizes = [_at_fraction(block, store, ctx.seeds.child(f"{side}x{side}"), side, None)
                  for side in block["sizes"]]
-        with ctx.console.status("tier 3: noisy worlds with and without pulses ..."):
+        with waiting(ctx.console, "tier 3: noisy worlds with and without pulses ..."):
             tier3 = tier3_effect(block, corpus.keys, corpus.shards, ctx.seeds.child("tier3"))
         everything = np.arange(len(store.vectors))
         best_all = [exact_knn(store.vectors, everything, q, k).tolist() for q in store.queries]

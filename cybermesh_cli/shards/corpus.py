@@ -19,6 +19,7 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.paths import EXPERIMENTS_DIR, SCHEMAS_DIR, cache_dir, resource
 from cybermesh_cli.shards.embedders import Embedder, EmbedderChoice, Kind, Vectors, make_embedder
 from cybermesh_cli.spec import MAX_CORPUS_BYTES, load_yaml_file
+from cybermesh_cli.progress import waiting
 
 DEFAULT_CORPUS = EXPERIMENTS_DIR / "data" / "topics.yaml"
 CACHE_MIN_TEXTS = 1000  # smaller corpora embed in seconds: not worth a file
@@ -61,7 +62,7 @@ def embed_topics(block: Mapping[str, Any],
     """Embed the corpus a spec block names with its embedder; also return the embedder choice."""
     topics = load_corpus(resource(block["corpus"]))
     config = block["embedder"]
-    with console.status(f"loading the {config['backend']} embedder ..."):
+    with waiting(console, f"loading the {config['backend']} embedder ..."):
         choice = make_embedder(config["backend"], config.get("host"),
                                float(config["timeout_s"]),
                                batch_size=int(config.get("batch_size", 32)))
