@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+from typing import Any
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.phases.base import PhaseDriver
@@ -56,6 +58,9 @@ def preflight(spec: Spec) -> None:
 
     for extra in required_extras(spec):
         require(extra, f"{spec.path} (phase {spec.phase})")
+    block = spec.data.get(f"phase{spec.phase}", {})
+    _check_corpus(spec, block)
+    _check_ollama(spec, block)
     if spec.phase == 3:
         from cybermesh_cli.world import WorldConfig
 
@@ -63,6 +68,39 @@ def preflight(spec: Spec) -> None:
             WorldConfig.from_block(spec.block("phase3"))
         except InputError as exc:
             raise InputError(f"{spec.path}: phase3.{exc}") from None
+
+
+def _check_corpus(spec: Spec, block: Any) -> None:
+    """Refuse a corpus that is not a file (the user's, else the bundled one)."""
+    from cybermesh_cli.paths import resource
+
+    if isinstance(block, dict) and isinstance(block.get("corpus"), str):
+        path = resource(block["corpus"])
+        if not path.is_file():
+            raise InputError(f"{spec.path}: phase{spec.phase}.corpus: {block['corpus']}: no "
+                             "such file")
+
+
+def _check_ollama(spec: Spec, block: Any) -> None:
+    """Refuse an ``ollama`` embedder whose host does not answer (``auto`` falls back itself)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    embedder = block.get("embedder") if isinstance(block, dict) else None
+    if not isinstance(embedder, dict) or embedder.get("backend") != "ollama":
+        return
+    from cybermesh_cli.shards.embedders import DEFAULT_OLLAMA_HOST
+
+    host = embedder.get("host") or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+    parts = urlsplit(host if "://" in host else f"http://{host}")
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 11434),
+                                      timeout=2.0):
+            pass
+    except OSError:
+        raise InputError(f"{spec.path}: phase{spec.phase}.embedder: ollama at {host}: no server "
+                         "answers (start one with `ollama serve`, or use embedder.backend: "
+                         "local)") from None
 
 
 def state_bytes(spec: Spec) -> int | None:

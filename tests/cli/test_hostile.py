@@ -231,3 +231,27 @@ def test_a_torn_sweep_plan_is_one_line(tmp_path):
     done = cli("sweep", "report", str(folder), cwd=tmp_path)
     assert done.returncode == 2 and "unreadable sweep plan" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("phase3.corpus=nope.yaml", "phase3.corpus: nope.yaml: no such file"),
+    ("phase3.embedder.backend=ollama", "phase3.embedder: ollama at http://127.0.0.1:9"),
+])
+def test_late_input_checks_come_before_the_run_folder_and_in_spec_check(tmp_path, setting,
+                                                                         message):
+    env_host = ("--set", "phase3.embedder.host=http://127.0.0.1:9")  # nothing listens on 9
+    done = cli("run", "phase3", "--set", setting, *env_host, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (tmp_path / "runs").exists()
+    spec = tmp_path / "bad.yaml"
+    text = (REPO / "experiments" / "phase3.yaml").read_text()
+    key, value = setting.split("=")
+    if key == "phase3.corpus":
+        text = text.replace("corpus: experiments/data/topics.yaml", f"corpus: {value}")
+    else:
+        text = text.replace("embedder: {backend: local, timeout_s: 30}",
+                            "embedder: {backend: ollama, host: 'http://127.0.0.1:9', "
+                            "timeout_s: 30}")
+    spec.write_text(text)
+    done = cli("spec", "check", str(spec), cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stdout + done.stderr
