@@ -91,8 +91,9 @@ def step(
 
     loaded = _load(pattern_file, gens, rule, torus)
     result = loaded.result
-    comments = (*loaded.source.comments, f"#C {loaded.rule.name}, {gens} generations later "
-                f"{loaded.where()} (cybermesh ca step)")
+    mark = "(cybermesh ca step)"  # one such line, the last step's: rewriting is byte-stable
+    comments = (*(c for c in loaded.source.comments if not c.endswith(mark)),
+                f"#C {loaded.rule.name}, {gens} generations later {loaded.where()} {mark}")
     write_rle(Pattern(result.live, result.width, result.height, loaded.rule_text, comments), out)
     Console(stderr=True).print(Text(f"wrote {out}: {result.population} live cells, "
                                     f"{result.width}x{result.height}, {loaded.where()}"))

@@ -61,3 +61,14 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, message):
     done = cli(*args, cwd=tmp_path)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_writing_a_pattern_again_gives_the_same_bytes(tmp_path):
+    first, second, third = (tmp_path / f"{n}.rle" for n in ("first", "second", "third"))
+    assert cli("ca", "step", str(PATTERNS / "glider.rle"), "--gens", "0", "-o", str(first),
+               cwd=tmp_path).returncode == 0
+    assert cli("ca", "step", str(first), "--gens", "0", "-o", str(second),
+               cwd=tmp_path).returncode == 0
+    assert cli("ca", "step", str(second), "--gens", "0", "-o", str(third),
+               cwd=tmp_path).returncode == 0
+    assert second.read_bytes() == third.read_bytes() == first.read_bytes()
