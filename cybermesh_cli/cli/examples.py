@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,24 +15,41 @@ app = typer.Typer(help="Bundled example specs: list them (run one by name: `cybe
 
 
 @app.callback()
-def list_examples(ctx: typer.Context) -> None:
-    """List the bundled example specs with their phase and name."""
+def list_examples(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the examples and patterns as JSON on stdout.")] = False,
+) -> None:
+    """List the bundled example specs (phase, the extras each needs) and patterns."""
     if ctx.invoked_subcommand is not None:
         return
+    import json
     from textwrap import shorten
 
-    import yaml
+    from cybermesh_cli.paths import EXPERIMENTS_DIR, examples
+    from cybermesh_cli.phases import required_extras
+    from cybermesh_cli.spec import load_spec
 
-    from cybermesh_cli.paths import examples
-
-    table = Table(title="bundled examples (cybermesh run NAME)")
-    for column in ("name", "phase", "description"):
-        table.add_column(column)
+    specs: list[dict[str, Any]] = []
     for path in examples():
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        table.add_row(path.stem, str(data.get("phase", "?")),
-                      Text(shorten(str(data.get("description", "")), 100, placeholder=" ...")))
-    Console().print(table)
+        spec = load_spec(path)
+        specs.append({"name": path.stem, "phase": spec.phase,
+                      "needs": required_extras(spec),
+                      "description": str(spec.data.get("description", "")).strip()})
+    patterns = sorted(p.stem for p in (EXPERIMENTS_DIR / "patterns").glob("*.rle"))
+    if as_json:
+        typer.echo(json.dumps({"examples": specs, "patterns": patterns}, indent=1))
+        return
+    table = Table(title="bundled examples (cybermesh run NAME)")
+    for column in ("name", "phase", "needs", "description"):
+        table.add_column(column)
+    for row in specs:
+        table.add_row(row["name"], str(row["phase"]),
+                      Text(", ".join(f"[{e}]" for e in row["needs"]) or "core"),
+                      Text(shorten(row["description"], 90, placeholder=" ...")))
+    console = Console()
+    console.print(table)
+    console.print(Text(f"patterns (cybermesh ca show NAME): {', '.join(patterns)}"))
 
 
 @app.command("copy")

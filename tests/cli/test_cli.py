@@ -1,5 +1,6 @@
 """The CLI: help everywhere, python -m, and a start-up path free of heavy imports."""
 
+import json
 import subprocess
 import sys
 
@@ -46,3 +47,13 @@ def test_bundled_specs_and_patterns_work_by_name_from_any_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.rle", "out"]
     done = cli("ca", "step", "no-such-pattern", "-o", "x.rle", cwd=tmp_path)
     assert done.returncode == 2 and "no-such-pattern" in done.stderr
+
+
+def test_examples_say_what_each_needs_and_list_the_patterns(tmp_path):
+    done = cli("examples", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    needs = {e["name"]: e["needs"] for e in listed["examples"]}
+    assert needs["phase0"] == [] and needs["phase7"] == ["dashboard", "ml"]
+    assert needs["memory"] == ["index", "ml"] and "scale" in needs
+    assert {"glider", "lwss", "gosper_glider_gun"} <= set(listed["patterns"])
