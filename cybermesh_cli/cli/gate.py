@@ -25,11 +25,18 @@ TimeoutOption = Annotated[float, typer.Option(
     "stopped and what it printed is kept.")]
 
 
-def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float) -> None:
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Print each gate's verdict as JSON on stdout (the rest goes to stderr).")]
+
+
+def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float,
+               as_json: bool = False) -> None:
     from cybermesh_cli.gates.protocol import HALT_MESSAGE, Failure, run_failure_protocol
     from cybermesh_cli.gates.runner import GateConfig, GateResult, run_gate
 
-    console = Console()
+    import json
+
+    console = Console(stderr=as_json)
     cfg = GateConfig.load(root.resolve())
     results: list[GateResult] = []
     for name in names:
@@ -52,7 +59,11 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
             table.add_row(skipped, "not run", "", "halted before this gate")
         console.print(table)
     failed = next((r for r in results if not r.passed), None)
+    verdicts = [{"gate": r.name, "passed": r.passed, "seconds": round(r.seconds, 1),
+                 "summary": r.summary} for r in results]
     if failed is None:
+        if as_json:
+            typer.echo(json.dumps({"passed": True, "gates": verdicts}, indent=1))
         return
     console.print(failed.output[-4000:], highlight=False, markup=False)
     outcome = run_failure_protocol(
@@ -61,6 +72,10 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
                 summary=failed.summary, output=failed.output,
                 command=" && ".join(failed.commands)),
     )
+    if as_json:
+        typer.echo(json.dumps({"passed": False, "gates": verdicts,
+                               "issue_file": str(outcome.issue_file),
+                               "logs": str(outcome.logs_dir)}, indent=1))
     console.print(f"[bold red]{HALT_MESSAGE}[/]\nIssue file: {escape(str(outcome.issue_file))}\n"
                   f"Logs: {escape(str(outcome.logs_dir))}\n"
                   "Review logs and living docs before proceeding", highlight=False)
@@ -69,8 +84,8 @@ def _run_gates(names: tuple[str, ...], root: Path, offline: bool, timeout: float
 
 def _single(name: str) -> None:
     def command(root: RootOption = Path("."), offline: OfflineOption = False,
-                timeout: TimeoutOption = COMMAND_TIMEOUT_S) -> None:
-        _run_gates((name,), root, offline, timeout)
+                timeout: TimeoutOption = COMMAND_TIMEOUT_S, as_json: JsonOption = False) -> None:
+        _run_gates((name,), root, offline, timeout, as_json)
 
     command.__doc__ = f"Run the {name} gate alone."
     app.command(name)(command)
@@ -82,8 +97,8 @@ for _name in ("lint", "type", "unit", "docs", "perf", "security"):
 
 @app.command("validate")
 def validate(root: RootOption = Path("."), offline: OfflineOption = False,
-             timeout: TimeoutOption = COMMAND_TIMEOUT_S) -> None:
+             timeout: TimeoutOption = COMMAND_TIMEOUT_S, as_json: JsonOption = False) -> None:
     """Run every gate in order (lint, type, unit, docs, perf, security); halt at the first fail."""
     from cybermesh_cli.gates.runner import GATE_ORDER
 
-    _run_gates(GATE_ORDER, root, offline, timeout)
+    _run_gates(GATE_ORDER, root, offline, timeout, as_json)

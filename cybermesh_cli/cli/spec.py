@@ -15,8 +15,12 @@ app = typer.Typer(help="Validate experiment specs against schemas/experiment.yam
 @app.command("check")
 def check(
     files: Annotated[list[Path], typer.Argument(help="Spec files to validate.")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object a file (ok, phase, name or error).")] = False,
 ) -> None:
     """Validate each spec; print one line per file, exit 2 if any is invalid."""
+    import json
+
     from rich.text import Text
 
     from cybermesh_cli.errors import InputError
@@ -31,11 +35,18 @@ def check(
             loaded = load_spec(spec_path(path))
             preflight(loaded)
         except InputError as exc:
-            err.print(Text.assemble(("invalid: ", "bold red"), str(exc)), highlight=False,
-                      soft_wrap=True)
             bad += 1
+            if as_json:
+                typer.echo(json.dumps({"file": str(path), "ok": False, "error": str(exc)}))
+            else:
+                err.print(Text.assemble(("invalid: ", "bold red"), str(exc)), highlight=False,
+                          soft_wrap=True)
         else:
-            out.print(Text.assemble(("ok ", "green"),
-                                    f"{path} (phase {loaded.phase}, {loaded.name})"))
+            if as_json:
+                typer.echo(json.dumps({"file": str(path), "ok": True, "phase": loaded.phase,
+                                       "name": loaded.name}))
+            else:
+                out.print(Text.assemble(("ok ", "green"),
+                                        f"{path} (phase {loaded.phase}, {loaded.name})"))
     if bad:
         raise typer.Exit(2)

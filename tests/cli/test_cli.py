@@ -57,3 +57,11 @@ def test_examples_say_what_each_needs_and_list_the_patterns(tmp_path):
     assert needs["phase0"] == [] and needs["phase7"] == ["dashboard", "ml"]
     assert needs["memory"] == ["index", "ml"] and "scale" in needs
     assert {"glider", "lwss", "gosper_glider_gun"} <= set(listed["patterns"])
+
+
+def test_spec_check_json_gives_one_object_a_file(tmp_path):
+    done = cli("spec", "check", "phase1", str(tmp_path / "none.yaml"), "--json", cwd=tmp_path)
+    assert done.returncode == 2
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first == {"file": "phase1", "ok": True, "phase": 1, "name": "phase1-ca-grid"}
+    assert second["ok"] is False and "no such file" in second["error"]

@@ -4,10 +4,12 @@ Each break halts at the right gate, exits 1 and runs the failure protocol (ISSUE
 docs, captured logs).
 """
 
+import json
 import re
 import subprocess
 import textwrap
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -139,9 +141,13 @@ def test_hangs():
 def test_a_gate_past_its_limit_keeps_its_output_and_stops_what_it_started(tiny):
     (tiny / "tests" / "test_hang.py").write_text(HANGING)
     began = time.monotonic()
-    done = cli("gate", "unit", "--root", str(tiny), "--timeout", "15", cwd=tiny, timeout=300)
+    done = cli("gate", "unit", "--root", str(tiny), "--timeout", "15", "--json", cwd=tiny,
+               timeout=300)
     assert done.returncode == 1 and time.monotonic() - began < 120
-    assert re.search(r"FAIL unit\b", done.stdout) and "timed out after 15 s" in done.stdout
+    assert re.search(r"FAIL unit\b", done.stderr) and "timed out after 15 s" in done.stderr
+    verdict = json.loads(done.stdout)  # --json: the verdicts alone on stdout
+    assert verdict["passed"] is False and verdict["gates"][0]["gate"] == "unit"
+    assert Path(verdict["issue_file"]).is_file()
     pid = int((tiny / "child.pid").read_text())
     for _ in range(50):  # the test's own child went with pytest's process group
         if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
