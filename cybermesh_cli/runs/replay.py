@@ -99,6 +99,13 @@ def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = Non
             f"line {read.truncated_line} is torn (the run was killed mid-write); "
             f"read {len(events)} complete events up to tick {report.last_tick}"
         )
+        recorded = _manifest_status(run_dir)
+        if recorded in ("passed", "failed"):  # a finished run's log was whole: it was cut since
+            report.divergence = Divergence(
+                report.last_tick, read.truncated_line, "events.jsonl",
+                {"log": f"whole, ending in run.end (the manifest says {recorded})"},
+                {"log": f"torn at line {read.truncated_line}"})
+            return report
     elif end is None:
         report.notes.append("no run.end event: the run was killed before it could finish")
     if report.end_status == "interrupted":
@@ -109,6 +116,15 @@ def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = Non
         finished = report.end_status in ("passed", "failed")
         _resimulate(report, run_dir, events, resimulator, finished, progress)
     return report
+
+
+def _manifest_status(run_dir: Path) -> str | None:
+    """The status the run's manifest recorded, if it can be read."""
+    try:
+        status = read_json(run_dir / MANIFEST_FILE).get("status")
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, str) else None
 
 
 def _check_end(run_dir: Path, end: dict[str, Any], line: int) -> Divergence | None:
