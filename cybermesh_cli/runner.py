@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
             "packages": package_versions(),
             "env": environment(),
             "device": pick_device(),
+            "load": {"cpus": os.cpu_count(), "start": _load()},
         },
         run_id,
     )
@@ -123,6 +125,14 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
     return outcome
 
 
+def _load() -> list[float] | None:
+    """Return the 1, 5 and 15-minute load averages (None where the system has none)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _finish(record: RunRecord, outcome: RunOutcome, result: PhaseResult, seconds: float) -> None:
     passed = sum(c.passed for c in outcome.criteria)
     record.manifest.update(
@@ -133,6 +143,7 @@ def _finish(record: RunRecord, outcome: RunOutcome, result: PhaseResult, seconds
         criteria_total=len(outcome.criteria),
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
+    record.manifest.setdefault("load", {})["end"] = _load()
     record.save_manifest()
     write_json(
         record.path(METRICS_FILE),

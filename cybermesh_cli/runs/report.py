@@ -28,6 +28,21 @@ def _table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
             *(f"| {' | '.join(_cell(row.get(c, '')) for c in columns)} |" for row in rows)]
 
 
+TIMING_MARKS = ("latency", "_ms", "fps", "per_s")  # criteria judged against the clock
+
+
+def _load_note(manifest: Mapping[str, Any], criteria: Sequence[Criterion]) -> list[str]:
+    """Say so when a timing criterion failed while the machine was busier than its CPUs."""
+    load, cpus = manifest.get("load") or {}, (manifest.get("load") or {}).get("cpus") or 1
+    busiest = max((v[0] for v in (load.get("start"), load.get("end")) if v), default=0.0)
+    timing = [c.key for c in criteria if not c.passed and any(m in c.key for m in TIMING_MARKS)]
+    if not timing or busiest <= cpus:
+        return []
+    return ["", f"Timing verdicts were judged on a busy machine (load average {busiest:.1f} "
+            f"on {cpus} CPUs): {', '.join(f'`{k}`' for k in timing)} may pass on an idle one. "
+            "Functional verdicts do not depend on the clock."]
+
+
 def render_report(
     manifest: Mapping[str, Any],
     criteria: Sequence[Criterion],
@@ -55,6 +70,7 @@ def render_report(
         f"| `{c.key}` | {_fmt(c.value)} | {c.op} {_fmt(c.threshold)} | {'yes' if c.passed else 'NO'} |"
         for c in criteria
     ]
+    lines += _load_note(manifest, criteria)
     if figures:
         lines += ["", "## Figures", ""]
         tables = {k: v for k, v in figures.items() if _is_table(v)}
