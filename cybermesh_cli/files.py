@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from cybermesh_cli.errors import InputError
+
+LOCK_FILE = ".lock"
 
 
 @contextlib.contextmanager
@@ -30,3 +34,25 @@ def replacing(path: Path) -> Iterator[Path]:
         raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def lock_folder(folder: Path, what: str) -> IO[str]:
+    """Take ``folder``'s lock for this process, or refuse in one line if another holds it.
+
+    The lock (an advisory ``flock`` on ``folder/.lock``) goes when the returned file is closed
+    or the process ends, however it ends; the file names the holder's process id.
+    """
+    handle = (folder / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise InputError(f"{folder}: in use by another {what} (process {holder}); wait for it "
+                         "to finish, or choose another name") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

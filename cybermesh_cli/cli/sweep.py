@@ -76,6 +76,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
         run_serial,
         summary,
     )
+    from cybermesh_cli.files import lock_folder
     from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
 
     from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
@@ -94,6 +95,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
         load_spec(spec_path, list(run.overrides), run.seed)
     folder = runs_root / plan.sweep_id
     folder.mkdir(parents=True, exist_ok=True)
+    lock = lock_folder(folder, "sweep")  # noqa: F841 - held until this function returns
     plan.save(folder)
     todo, done_before = pending(plan, folder)
     count = workers or default_workers()

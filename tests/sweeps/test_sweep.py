@@ -135,3 +135,27 @@ def test_report_pass_rates_and_means_agree_with_each_runs_metrics(tmp_path):
     assert (folder / "sweep-phase1.energy.half_life.png").stat().st_size > 1000
     replayed = cli("replay", f"runs/{folder.name}/p1-s2", cwd=tmp_path)
     assert replayed.returncode == 0
+
+
+def test_a_second_sweep_into_a_busy_folder_is_refused_and_every_run_is_done_once(tmp_path):
+    args = [sys.executable, "-m", "cybermesh_cli", "sweep", PHASE1, "--seeds", "0..3",
+            "--backend", "serial"]
+    first = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tmp_path / "runs").glob("phase1-*/.lock")):
+        time.sleep(0.1)
+    second = cli("sweep", PHASE1, "--seeds", "0..3", "--backend", "serial", cwd=tmp_path)
+    try:
+        _, first_err = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 2 and "in use by another sweep (process" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+    (folder,) = (tmp_path / "runs").glob("phase1-*")
+    assert len(_finished(folder)) == 4
+    again = cli("sweep", PHASE1, "--seeds", "0..3", "--backend", "serial", cwd=tmp_path)
+    assert again.returncode == 0 and re.search(r"\b4 finished\s+before, 0 to\s+run",
+                                                again.stderr)
