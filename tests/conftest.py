@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from cybermesh_cli.extras import EXTRAS
+from cybermesh_cli.runs.report import TIMING_MARKS
 from cybermesh_cli.seeds import SEEDING_SCHEME, Seeds
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,15 +73,20 @@ def run_spec(root: Path, name: str, *args: str, failing: Sequence[str] = ()) -> 
     """Run ``experiments/NAME`` into ``root/runs``; return the run folder.
 
     The run must pass, or, with ``failing``, fail exactly those criteria (key suffixes such as
-    ``delivery.min_delivered_lower_ci``): a finding the tests pin down. Every stream the run
-    drew (its manifest's seeding record) is checked to be its own.
+    ``delivery.min_delivered_lower_ci``): a finding the tests pin down. Wall-clock budgets not
+    named in ``failing`` are left out of the comparison (they depend on the machine's load;
+    the exit code must still agree with the criteria). Every stream the run drew (its
+    manifest's seeding record) is checked to be its own.
     """
-    extra = ("--no-protocol",) if failing else ()
-    done = cli("run", str(REPO / "experiments" / name), *args, *extra, cwd=root)
-    assert done.returncode == (1 if failing else 0), done.stdout + done.stderr
+    done = cli("run", str(REPO / "experiments" / name), *args, "--no-protocol", cwd=root)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
     (run,) = (root / "runs").iterdir()
     criteria = orjson.loads((run / "metrics.json").read_bytes())["criteria"]
     failed = sorted(c["key"].split(".", 1)[1] for c in criteria if not c["passed"])
+    assert done.returncode == (1 if failed else 0), done.stdout + done.stderr
+    # a wall-clock budget may fail on a busy machine (the report says so): the tests pin the
+    # functional verdicts, and a timing one only where they name it
+    failed = [k for k in failed if k in failing or not any(m in k for m in TIMING_MARKS)]
     assert failed == sorted(failing), failed
     manifest = orjson.loads((run / "manifest.json").read_bytes())
     assert manifest["seeding"]["scheme"] == SEEDING_SCHEME
