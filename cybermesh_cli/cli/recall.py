@@ -14,14 +14,20 @@ from rich.text import Text
 
 def recall(
     run_dir: Annotated[Path, typer.Argument(help="A memory run folder, wherever it is.")],
-    text: Annotated[str, typer.Argument(help="What to look for (embedded as the run was).")],
+    texts: Annotated[list[str], typer.Argument(
+        help="What to look for, one query a text (embedded together, as the run was).")],
     k: Annotated[int, typer.Option(min=1, max=1000, help="Hits to return.")] = 10,
     probe: Annotated[int | None, typer.Option(
         min=1, help="Bots to probe (default: the run's judged share, 10% of the bots).")] = None,
     origin: Annotated[int, typer.Option(min=0, help="The bot the query starts at.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one JSON object a query, a line each.")] = False,
 ) -> None:
-    """Route TEXT through RUN_DIR's mesh, probing the bots best by key; print the k hits."""
+    """Route each TEXT through RUN_DIR's mesh, probing the bots best by key; print the k hits.
+
+    Every argument is checked before the embedder loads, and it loads once for all the texts.
+    """
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.extras import require
     from cybermesh_cli.runs.replay import resolve_run
     from cybermesh_cli.shards.embedders import make_embedder
@@ -29,25 +35,30 @@ def recall(
 
     folder = resolve_run(run_dir)
     memory = open_memory(folder)
+    bots = memory.tables.mesh.size
+    if origin >= bots:
+        raise InputError(f"--origin {origin}: the mesh has bots 0 to {bots - 1}")
     config = memory.meta["embedder"]
     if config["backend"] in ("local", "auto"):
         require("ml", "cybermesh recall")
     choice = make_embedder(config["backend"], config.get("host"), float(config["timeout_s"]))
-    vector = choice.embedder.embed([text], "query")[0]
+    vectors = choice.embedder.embed(texts, "query")
     probes = probe or int(memory.meta["probe"])
-    found = memory.query(vector, origin, k, probes)
-    hits = [{"text": memory.texts[h.entry], "entry": h.entry, "bot": h.bot,
-             "similarity": round(h.similarity, 4), "hops": h.hops} for h in found.hits]
-    if as_json:
-        typer.echo(json.dumps({"run": str(folder), "query": text, "k": k, "probe": probes,
-                               "origin": origin, "hops": found.hops, "probed": found.probed,
-                               "hits": hits}))
-        return
-    table = Table(title=f"{len(hits)} hits for {text!r} ({probes} bots probed, "
-                        f"{found.hops} hops from bot {origin})")
-    for column in ("#", "similarity", "bot", "hops", "text"):
-        table.add_column(column, justify="right" if column != "text" else "left")
-    for rank, hit in enumerate(hits, start=1):
-        table.add_row(str(rank), f"{hit['similarity']:.3f}", str(hit["bot"]), str(hit["hops"]),
-                      Text(str(hit["text"])))
-    Console().print(table)
+    console = Console()
+    for text, vector in zip(texts, vectors, strict=True):
+        found = memory.query(vector, origin, k, probes)
+        hits = [{"text": memory.texts[h.entry], "entry": h.entry, "bot": h.bot,
+                 "similarity": round(h.similarity, 4), "hops": h.hops} for h in found.hits]
+        if as_json:
+            typer.echo(json.dumps({"run": str(folder), "query": text, "k": k, "probe": probes,
+                                   "origin": origin, "hops": found.hops,
+                                   "probed": found.probed, "hits": hits}))
+            continue
+        table = Table(title=Text(f"{len(hits)} hits for {text!r} ({probes} bots probed, "
+                                 f"{found.hops} hops from bot {origin})"))
+        for column in ("#", "similarity", "bot", "hops", "text"):
+            table.add_column(column, justify="right" if column != "text" else "left")
+        for rank, hit in enumerate(hits, start=1):
+            table.add_row(str(rank), f"{hit['similarity']:.3f}", str(hit["bot"]),
+                          str(hit["hops"]), Text(str(hit["text"])))
+        console.print(table)

@@ -165,6 +165,20 @@ def test_recall_cli_returns_k_hits_with_text_bot_similarity_and_hops(memory_run)
     assert similarities == sorted(similarities, reverse=True)
 
 
+def test_recall_cli_answers_several_queries_with_one_embedder_and_prints_markup_as_is(
+        memory_run):
+    root, run = memory_run
+    queries = ("ships crossing the ocean", "a [bold]storm[/bold] at sea [/]")
+    done = cli("recall", str(run), *queries, "--k", "3", "--json", cwd=root)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["query"] for a in answers] == list(queries)
+    assert all(len(a["hits"]) == 3 for a in answers)
+    shown = cli("recall", str(run), *queries, "--k", "3", cwd=root)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "[bold]storm[/bold] at sea [/]" in shown.stdout
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--origin", "100"), "--origin 100: the mesh has bots 0 to 99"),
 ])
