@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,16 @@ def find_runs(root: Path) -> list[RunSummary]:
     """Every run folder under ``root`` (sweep folders included), oldest first."""
     if not root.is_dir():
         raise InputError(f"{root}: no such folder")
-    return [load_run(m.parent) for m in sorted(root.rglob(MANIFEST_FILE))]
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):  # a linked run folder counts
+        real = os.path.realpath(folder)
+        if real in seen:  # a loop of links, or a second link to the same folder
+            dirs[:] = []
+            continue
+        seen.add(real)
+        if MANIFEST_FILE in files:
+            found.append(Path(real))  # listed by its own name, not the link's
+    return [load_run(folder) for folder in sorted(found)]
 
 
 def select(runs: Iterable[RunSummary], phase: int | None = None, status: str | None = None,

@@ -202,3 +202,17 @@ def test_a_failed_run_outside_a_checkout_keeps_the_protocol_in_its_own_folder(tm
     assert "delivery.min_delivered_lower_ci" in text and "Gate Failed**: criteria" in text
     assert "not a git repository" in text and "fatal" not in text
     assert (run / "logs").is_dir() and issue.name in done.stderr
+
+
+def test_runs_list_follows_a_linked_run_folder_once_and_survives_a_loop(tmp_path, phase0_spec):
+    assert cli("run", str(phase0_spec), cwd=tmp_path).returncode == 0
+    run = _only_run(tmp_path)
+    (run / "loop_a").symlink_to("loop_b")  # a loop of links inside the run folder
+    (run / "loop_b").symlink_to("loop_a")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked").symlink_to(run, target_is_directory=True)
+    (elsewhere / "again").symlink_to(run, target_is_directory=True)
+    done = cli("runs", "list", str(elsewhere), "--json", cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert [r["id"] for r in json.loads(done.stdout)] == [run.name]
