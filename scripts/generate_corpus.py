@@ -84,7 +84,10 @@ def main() -> None:
         if args.out.read_text() != text:
             raise SystemExit(f"{args.out} differs from what the generator writes")
         return
-    args.out.write_text(text)
+    from cybermesh_cli.files import replacing
+
+    with replacing(args.out) as partial:  # the old file stays whole if the write fails
+        partial.write_text(text)
     print(f"wrote {args.out}: {len(FIELDS) * len(ASPECTS)} topics")
 
 

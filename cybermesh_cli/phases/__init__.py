@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 from cybermesh_cli.errors import InputError
@@ -89,9 +88,9 @@ def _check_ollama(spec: Spec, block: Any) -> None:
     embedder = block.get("embedder") if isinstance(block, dict) else None
     if not isinstance(embedder, dict) or embedder.get("backend") != "ollama":
         return
-    from cybermesh_cli.shards.embedders import DEFAULT_OLLAMA_HOST
+    from cybermesh_cli.shards.embedders import ollama_host
 
-    host = embedder.get("host") or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+    host = ollama_host(embedder.get("host"))
     parts = urlsplit(host if "://" in host else f"http://{host}")
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 11434),

@@ -148,6 +148,11 @@ class LocalEmbedder(Embedder):
         return {**super().describe(), "device": self.device}
 
 
+def ollama_host(host: str | None) -> str:
+    """Return the Ollama host to use: the spec's, else ``OLLAMA_HOST``, else the default."""
+    return host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+
+
 class OllamaEmbedder(Embedder):
     """nomic-embed-text (768 dimensions) from an Ollama server's ``/api/embed``."""
 
@@ -160,7 +165,7 @@ class OllamaEmbedder(Embedder):
         super().__init__(batch_size)
         from ollama import Client
 
-        self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+        self.host = ollama_host(host)
         self.model = model
         self.timeout = timeout
         self._client = Client(host=self.host, timeout=timeout)
