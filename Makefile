@@ -7,7 +7,7 @@ MAIN_SPEC ?= experiments/phase3.yaml
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium run test clean
+.PHONY: install debian run test check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -18,15 +18,18 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The dashboard's browser tests drive Debian's Chromium (Playwright cannot download browsers here).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+# Debian programs the tests drive: Chromium for the dashboard's browser tests (Playwright cannot
+# download browsers here) and Golly's bgolly, the substrate's oracle.
+DEBIAN_PROGRAMS := chromium:chromium bgolly:golly
+debian:
+	@missing="$$(for p in $(DEBIAN_PROGRAMS); do command -v $${p%%:*} >/dev/null 2>&1 || \
+		echo $${p##*:}; done)"; [ -z "$$missing" ] || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; }
 
 run: install
 	$(VENV)/bin/cybermesh run $(MAIN_SPEC)
 
-test: install chromium
+test: install debian
 	CYBERMESH_ALL_EXTRAS=1 $(VENV)/bin/cybermesh gate validate --offline
 
 clean:

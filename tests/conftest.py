@@ -37,6 +37,17 @@ def needs(*extras: str) -> None:
         pytest.skip(reason, allow_module_level=True)
 
 
+def needs_program(name: str, package: str) -> str:
+    """Find a program (Debian's ``package``): skip without it, or fail under CI's flag."""
+    found = shutil.which(name)
+    if found:
+        return found
+    reason = f"needs {name} (Debian's {package} package; `make test` installs it)"
+    if os.environ.get(ALL_EXTRAS):
+        pytest.fail(f"{reason}, and {ALL_EXTRAS} is set", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 def cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m cybermesh_cli ARGS`` and capture its output."""
     return subprocess.run(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from cybermesh_cli.substrate.detect import Detection
     from cybermesh_cli.substrate.rle import Pattern
-    from cybermesh_cli.substrate.rules import Rule
+    from cybermesh_cli.substrate.rules import Bounds, Rule
 
 
 app = typer.Typer(help="Work with Life-like patterns (RLE files): step, census, show.",
@@ -36,46 +36,53 @@ TorusOption = Annotated[
 
 @dataclass(frozen=True)
 class Loaded:
-    """A pattern read and evolved: its live cells, rule, torus (None: the plane), background."""
+    """A pattern read and evolved: its cells, rule, bounded grid (None: the plane), background."""
 
     result: Pattern
     rule: Rule
     source: Pattern
-    torus: tuple[int, int] | None
+    bounds: Bounds | None
     background: int
 
     @property
     def rule_text(self) -> str:
-        """The rule as written back, with Golly's torus suffix on a torus."""
-        return self.rule.name + (f":T{self.torus[0]},{self.torus[1]}" if self.torus else "")
+        """The rule as written back, with Golly's bounded-grid suffix."""
+        return self.rule.name + (self.bounds.suffix if self.bounds else "")
+
+    @property
+    def torus(self) -> tuple[int, int] | None:
+        """(width, height) of a torus bounded both ways, else None."""
+        bounds = self.bounds
+        return (bounds.width, bounds.height) if bounds and bounds.torus and bounds.width and \
+            bounds.height else None
 
     def where(self) -> str:
-        """Say where the pattern lives, and the background's state on a B0 plane."""
-        if self.torus:
-            return f"on a {self.torus[0]}x{self.torus[1]} torus"
-        return "on the plane" + (", background alive (cells shown differ from it)"
-                                 if self.background else "")
+        """Say where the pattern lives, and the background's state under a B0 rule."""
+        return (self.bounds.describe() if self.bounds else "on the plane") + (
+            ", background alive (cells shown differ from it)" if self.background else "")
 
 
 def _load(path: Path, gens: int, rule: str | None, torus: str | None) -> Loaded:
-    import numpy as np
-
-    from cybermesh_cli.substrate.evolve import background, evolve, evolve_live, parse_size
-    from cybermesh_cli.substrate.rle import Pattern, read_rle
+    from cybermesh_cli.errors import InputError
     from cybermesh_cli.paths import pattern_path
+    from cybermesh_cli.substrate.evolve import background, evolve_placed, parse_size
+    from cybermesh_cli.substrate.rle import Pattern, read_rle
     from cybermesh_cli.substrate.rules import parse_rule_spec
 
-    source = read_rle(pattern_path(path))
-    parsed, bounded = parse_rule_spec(rule or source.rule or "B3/S23")
-    size = parse_size(torus) if torus else bounded  # --torus overrides the file's suffix
-    if size:
-        result = Pattern.from_cells(evolve(source.cells, gens, parsed, size))
-        return Loaded(result, parsed, source, size, 0)
-    live = evolve_live(source.live, gens, parsed)
-    origin = live.min(axis=0) if len(live) else np.zeros(2, np.int64)
-    extent = live.max(axis=0) - origin + 1 if len(live) else (0, 0)
-    result = Pattern(live - origin, int(extent[1]), int(extent[0]))
-    return Loaded(result, parsed, source, None, background(parsed, gens))
+    file = pattern_path(path)
+    source = read_rle(file)
+    parsed, bounds = parse_rule_spec(rule or source.rule or "B3/S23")
+    bounds = parse_size(torus) if torus else bounds  # --torus overrides the file's suffix
+    start = source.generation or 0
+    try:
+        placed = evolve_placed(source.placed, gens, parsed, bounds, start)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from None
+    box = None
+    if bounds and bounds.width and bounds.height:  # the whole grid, from its top-left cell
+        box = (-(bounds.height // 2), -(bounds.width // 2), bounds.height, bounds.width)
+    result = Pattern.placed_at(placed, generation=start + gens, box=box)
+    return Loaded(result, parsed, source, bounds, background(parsed, start + gens))
 
 
 @app.command("step")
@@ -94,7 +101,8 @@ def step(
     mark = "(cybermesh ca step)"  # one such line, the last step's: rewriting is byte-stable
     comments = (*(c for c in loaded.source.comments if not c.endswith(mark)),
                 f"#C {loaded.rule.name}, {gens} generations later {loaded.where()} {mark}")
-    write_rle(Pattern(result.live, result.width, result.height, loaded.rule_text, comments), out)
+    write_rle(Pattern(result.live, result.width, result.height, loaded.rule_text, comments,
+                      result.position, result.generation), out)
     Console(stderr=True).print(Text(f"wrote {out}: {result.population} live cells, "
                                     f"{result.width}x{result.height}, {loaded.where()}"))
 
@@ -137,6 +145,7 @@ def census(
     if as_json:
         typer.echo(json.dumps({"pattern": str(pattern_file), "rule": parsed.name, "gens": gens,
                                "torus": loaded.torus, "background": loaded.background,
+                               "bounds": loaded.bounds.suffix if loaded.bounds else None,
                                "population": loaded.result.population, "objects": objects}))
         return
     table = Table(title=f"census of {pattern_file} after {gens} generations ({parsed.name})")

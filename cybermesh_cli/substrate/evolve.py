@@ -9,39 +9,27 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate.grid import Grid, check_cells
-from cybermesh_cli.substrate.rules import Rule
+from cybermesh_cli.substrate.rules import Bounds, Rule
 from cybermesh_cli.substrate.shapes import Cells, trim
 
 Live = NDArray[np.int64]  # (n, 2) rows and columns of live cells
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``WxH`` (e.g. ``80x80``) -> (width, height)."""
+def parse_size(text: str) -> Bounds:
+    """``WxH`` (e.g. ``80x80``) -> a W x H torus."""
     match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not match or 0 in (int(match.group(1)), int(match.group(2))):
         raise InputError(f"--torus {text!r}: expected WIDTHxHEIGHT, e.g. 80x80")
     check_cells(int(match.group(2)), int(match.group(1)), f"--torus {text}")
-    return int(match.group(1)), int(match.group(2))
+    return Bounds("T", int(match.group(1)), int(match.group(2)))
 
 
-def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = None) -> Cells:
-    """Advance ``gens`` generations.
+def evolve(cells: Cells, gens: int, rule: Rule) -> Cells:
+    """Advance a dense pattern ``gens`` generations on the infinite plane.
 
-    With ``torus=(W, H)`` the pattern sits at the top-left of a W x H torus and the whole torus
-    comes back. Without, the pattern lives on the infinite plane: it is padded by ``gens + 1``
-    cells (see :func:`_plane_difference`); the result is the cells that differ from the
-    background (:func:`background`), trimmed.
+    It is padded by ``gens + 1`` cells (see :func:`_plane_difference`); the result is the cells
+    that differ from the background (:func:`background`), trimmed.
     """
-    if torus is not None:
-        width, height = torus
-        if cells.shape[0] > height or cells.shape[1] > width:
-            raise InputError(f"--torus {width}x{height}: the pattern "
-                            f"({cells.shape[1]}x{cells.shape[0]}) does not fit")
-        world = np.zeros((height, width), np.uint8)
-        world[:cells.shape[0], :cells.shape[1]] = cells
-        grid = Grid(world, rule, torus=True)
-        grid.step(gens)
-        return grid.cells
     check_cells(cells.shape[0] + 2 * gens + 2, cells.shape[1] + 2 * gens + 2,
                 f"--gens {gens} on the infinite plane (the pattern padded by the generations)")
     if not cells.any() and not rule.birth & 1:
@@ -49,23 +37,25 @@ def evolve(cells: Cells, gens: int, rule: Rule, torus: tuple[int, int] | None = 
     return trim(_plane_difference(cells, gens, rule))
 
 
-def _plane_difference(cells: Cells, gens: int, rule: Rule) -> Cells:
+def _plane_difference(cells: Cells, gens: int, rule: Rule, start: int = 0) -> Cells:
     """``cells`` after ``gens`` generations on the plane, XOR the background, padded by gens+1.
 
-    Padded by ``gens + 1`` on a torus: nothing travels faster than one cell a generation, so
-    the wrapped background evolves as the infinite one does, B0 rules included.
+    ``cells`` differ from the background of generation ``start``. Padded by ``gens + 1`` on a
+    torus: nothing travels faster than one cell a generation, so the wrapped background evolves
+    as the infinite one does, B0 rules included.
     """
-    grid = Grid(np.pad(cells, gens + 1), rule, torus=True)
+    grid = Grid(np.pad(cells, gens + 1) ^ np.uint8(background(rule, start)), rule, torus=True)
     grid.step(gens)
-    return grid.cells ^ np.uint8(background(rule, gens))
+    return grid.cells ^ np.uint8(background(rule, start + gens))
 
 
-def evolve_live(live: Live, gens: int, rule: Rule) -> Live:
+def evolve_live(live: Live, gens: int, rule: Rule, start: int = 0) -> Live:
     """Advance live (row, column) cells ``gens`` generations on the infinite plane.
 
     Groups of cells more than ``2 * gens + 2`` apart cannot meet within ``gens`` generations, so
     each is stepped in its own dense box: memory follows the groups, not the pattern's extent.
-    The result is the cells that differ from the background (:func:`background`).
+    Cells given and returned are those that differ from the background (:func:`background`) of
+    their generation: ``start``, then ``start + gens``.
     """
     if gens == 0:
         return live
@@ -78,9 +68,43 @@ def evolve_live(live: Live, gens: int, rule: Rule) -> Live:
                     "the generations)")
         box = np.zeros((height, width), np.uint8)
         box[group[:, 0] - top, group[:, 1] - left] = 1
-        rows, cols = np.nonzero(_plane_difference(box, gens, rule))
+        rows, cols = np.nonzero(_plane_difference(box, gens, rule, start))
         out.append(np.stack([rows + top - gens - 1, cols + left - gens - 1], axis=1))
     return np.concatenate(out).astype(np.int64) if out else np.zeros((0, 2), np.int64)
+
+
+def evolve_placed(live: Live, gens: int, rule: Rule, bounds: Bounds | None = None,
+                  start: int = 0) -> Live:
+    """Advance cells in Golly's coordinates on the plane or on Golly's bounded grid ``bounds``.
+
+    A bounded side spans Golly's cells ``-(side // 2)`` onwards; an endless side (0) is padded
+    by ``gens + 1``, as on the plane. As in Golly, cells given and returned differ from the
+    background of their generation (B0 rules), on a torus too.
+    """
+    if bounds is None:
+        return evolve_live(live, gens, rule, start)
+    firsts, sizes = [], []
+    for axis, side in enumerate((bounds.height, bounds.width)):
+        if side:
+            firsts.append(-(side // 2))
+            sizes.append(side)
+        elif len(live):
+            firsts.append(int(live[:, axis].min()) - gens - 1)
+            sizes.append(int(live[:, axis].max()) - firsts[-1] + gens + 2)
+        else:
+            firsts.append(0)
+            sizes.append(1)
+    inside = (live >= firsts) & (live < np.add(firsts, sizes))
+    if not inside.all():
+        raise InputError(f"the pattern does not fit {bounds.describe()} (Golly's grid spans "
+                         f"x from {firsts[1]}, y from {firsts[0]})")
+    check_cells(sizes[0], sizes[1], f"the pattern {bounds.describe()}")
+    cells = np.full(sizes, background(rule, start), np.uint8)
+    cells[live[:, 0] - firsts[0], live[:, 1] - firsts[1]] ^= 1
+    grid = Grid(cells, rule, torus=bounds.torus)
+    grid.step(gens)
+    differ = np.argwhere(grid.cells ^ np.uint8(background(rule, start + gens)))
+    return (differ + np.array(firsts, np.int64)).astype(np.int64)
 
 
 def far_apart_groups(live: Live, gap: int) -> list[Live]:
@@ -143,10 +167,12 @@ def _components(count: int, edges: NDArray[np.int64]) -> NDArray[np.int64]:
 
 
 def background(rule: Rule, gens: int) -> int:
-    """State of the infinite background after ``gens`` generations (0 dead, 1 alive).
+    """State of the infinite background at generation ``gens`` (0 dead, 1 alive), as in Golly.
 
-    With B0 a dead background is born; without S8 a live one dies, so it alternates.
+    With B0 a dead background is born; without S8 a live one dies, so it alternates from dead.
+    With B0 and S8 Golly runs the complementary rule and shows cells inverted from the start:
+    the background is alive at every generation, and a file's cells are holes in it.
     """
-    if not rule.birth & 1 or gens == 0:
+    if not rule.birth & 1:
         return 0
     return 1 if rule.survive >> 8 & 1 else gens % 2

@@ -2,9 +2,13 @@
 
 A file is ``#`` comment lines, a header ``x = W, y = H[, rule = R]``, then runs of ``b`` (dead),
 ``o`` (alive) and ``$`` (end of row) with optional counts, ended by ``!``. Written lines are at
-most 70 characters, and a run is never split across lines. Read as tolerantly as Golly: a run
-count may end one line and its tag start the next, ``x``, ``y`` and ``z`` are live cells, and
-the rule may carry Golly's torus suffix (``B3/S23:T30,20``), which a written torus keeps.
+most 70 characters, and a run is never split across lines. Read as Golly 3.3 reads a two-state
+pattern: a run count may end one line and its tag start the next; ``.`` is dead and ``A`` alive
+(the multi-state spelling); ``p`` to ``y`` are alive and other letters are skipped with their
+count (``z`` included); a state ``B`` to ``X`` is refused; cells beyond the declared box grow it;
+a missing ``!`` ends at the end of the file; ``#r`` gives the rule when the header has none; and
+Golly's ``#CXRLE Pos=X,Y Gen=G`` line places the pattern and says its generation, which is written
+back when known. The rule may carry Golly's bounded-grid suffix (``B3/S23:T30,20``).
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ MAX_LINE = 70
 _HEADER = re.compile(
     r"^x\s*=\s*(\d+)\s*,\s*y\s*=\s*(\d+)\s*(?:,\s*rule\s*=\s*(\S+))?\s*$", re.IGNORECASE
 )
-_BODY_LINE = re.compile(r"[0-9boxyz$!\s]+", re.IGNORECASE)
-_TOKEN = re.compile(r"(\d*)([boxyz$!])", re.IGNORECASE)
-LIVE = frozenset("oxyzOXYZ")
-UNBOUNDED = 1 << 62  # the box of a headerless (or 0 x 0) pattern: its cells decide
+_BODY_LINE = re.compile(r"[0-9box.A$!\s]+")
+_TOKEN = re.compile(r"(\d*)([A-Za-z.$!]|\Z)")  # a count may end the file
+_CXRLE = re.compile(r"^#CXRLE\b(.*)$")
+_CXRLE_FIELD = re.compile(r"(Pos|Gen)\s*=\s*(-?\d+)(?:\s*,\s*(-?\d+))?")
+LIVE = frozenset("oApqrstuvwxy")
+DEAD = frozenset("b.")
+MAX_SIDE = 1 << 40  # far past any real pattern, and well inside int64 coordinates
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +51,20 @@ class Pattern:
     height: int
     rule: str | None = None
     comments: tuple[str, ...] = field(default=())
+    position: tuple[int, int] | None = None  # Golly's (x, y) of the box's top-left cell
+    generation: int | None = None
+
+    @property
+    def origin(self) -> tuple[int, int]:
+        """Golly's (x, y) of the box's top-left cell: its ``Pos``, else centred as Golly reads."""
+        return self.position if self.position is not None else (-(self.width // 2),
+                                                                -(self.height // 2))
+
+    @property
+    def placed(self) -> NDArray[np.int64]:
+        """Live cells as (row, column) in Golly's coordinates (y down, x right)."""
+        x, y = self.origin
+        return self.live + np.array([y, x], np.int64)
 
     @classmethod
     def from_cells(cls, cells: NDArray[np.uint8], rule: str | None = None,
@@ -52,6 +73,23 @@ class Pattern:
         rows, cols = np.nonzero(cells)
         return cls(np.stack([rows, cols], axis=1).astype(np.int64), int(cells.shape[1]),
                    int(cells.shape[0]), rule, tuple(comments))
+
+    @classmethod
+    def placed_at(cls, placed: NDArray[np.int64], rule: str | None = None,
+                  comments: tuple[str, ...] = (), generation: int | None = None,
+                  box: tuple[int, int, int, int] | None = None) -> Pattern:
+        """Cells in Golly's coordinates, boxed by ``box`` (top, left, height, width) or their own.
+
+        The box's top-left cell is written as the ``#CXRLE Pos``.
+        """
+        if box is None and not len(placed):
+            return cls(np.zeros((0, 2), np.int64), 0, 0, rule, comments, None, generation)
+        if box is None:
+            (top, left), (bottom, right) = placed.min(axis=0), placed.max(axis=0)
+            box = (int(top), int(left), int(bottom - top) + 1, int(right - left) + 1)
+        top, left, height, width = box
+        return cls(placed - np.array([top, left], np.int64), width, height, rule, comments,
+                   (left, top), generation)
 
     @property
     def name(self) -> str | None:
@@ -74,7 +112,8 @@ class Pattern:
     def __eq__(self, other: object) -> bool:
         """Equal box, live cells, rule and comments."""
         return (isinstance(other, Pattern) and self.rule == other.rule
-                and self.comments == other.comments
+                and self.comments == other.comments and self.position == other.position
+                and self.generation == other.generation
                 and (self.width, self.height) == (other.width, other.height)
                 and bool(np.array_equal(_sorted(self.live), _sorted(other.live))))
 
@@ -99,7 +138,7 @@ def _header(lines: list[str], source: str) -> tuple[int, re.Match[str] | None, l
         if not stripped:
             continue
         if stripped.startswith("#"):
-            comments.append(line.rstrip("\r\n"))
+            comments.append(line.rstrip("\r\n") if not _CXRLE.match(stripped) else stripped)
             continue
         header = _HEADER.match(stripped)
         if header:
@@ -110,8 +149,7 @@ def _header(lines: list[str], source: str) -> tuple[int, re.Match[str] | None, l
     raise InputError(f"{source}: no RLE header line 'x = W, y = H'")
 
 
-def _body(lines: list[str], first: int, width: int, height: int,
-          source: str) -> NDArray[np.int64]:
+def _body(lines: list[str], first: int, source: str) -> NDArray[np.int64]:
     """Read the run-length body from line ``first`` (1-based) into live (row, column) pairs.
 
     Whitespace and line ends are ignored between and inside tokens, as Golly does; an error
@@ -125,30 +163,38 @@ def _body(lines: list[str], first: int, width: int, height: int,
     while position < len(body):
         match = _TOKEN.match(body, position)
         if not match:
-            while position < len(body) and body[position].isdigit():
-                position += 1
-            if position == len(body):
-                break
+            rest = body[position:]
+            position += len(rest) - len(rest.lstrip("0123456789"))  # the count before it
             line, column = where[position]
             raise InputError(f"{source}:{line}: unexpected {body[position]!r} at column "
                              f"{column}")
         line = where[position][0]
         position = match.end()
         tag, count = match.group(2), int(match.group(1) or 1)
-        if tag == "!":
+        if tag in ("!", ""):
             return _expand(runs)
         if tag == "$":
             y, x = y + count, 0
             continue
-        if y >= height or x + count > width:
-            raise InputError(f"{source}:{line}: cells beyond the declared size {width}x{height}")
+        if not _is_cell(tag, f"{source}:{line}"):
+            continue  # Golly skips other letters, and their counts
+        if max(y, x + count) > MAX_SIDE:
+            raise InputError(f"{source}:{line}: a cell beyond {MAX_SIDE:,} rows or columns")
         if tag in LIVE:
             population += count
             if population > CELL_BUDGET:
                 raise InputError(f"{source}:{line}: more than {CELL_BUDGET:,} live cells")
             runs.append((y, x, count))
         x += count
-    raise InputError(f"{source}:{len(lines)}: the pattern does not end with '!'")
+    return _expand(runs)  # Golly reads a body that ends without '!'
+
+
+def _is_cell(tag: str, where: str) -> bool:
+    """Whether a body letter is a cell (dead or alive) as Golly reads two states; refuse 'B'-'X'."""
+    if "B" <= tag <= "X":
+        raise InputError(f"{where}: cell state {ord(tag) - ord('A') + 1} ({tag!r}) in a "
+                         "two-state pattern")
+    return tag in LIVE or tag in DEAD
 
 
 def _expand(runs: list[tuple[int, int, int]]) -> NDArray[np.int64]:
@@ -163,24 +209,42 @@ def _expand(runs: list[tuple[int, int, int]]) -> NDArray[np.int64]:
 def parse_rle(text: str, source: str = "<rle>") -> Pattern:
     """Parse RLE text; any malformed input is a :class:`InputError` naming the line.
 
-    A rule the tool cannot run is named by its family before the body is read. A header box
-    of 0 x 0, or none, means the box is the cells' own, as Golly reads it.
+    A rule the tool cannot run is named by its family before the body is read. The box is the
+    header's, grown to hold every cell (a header of 0 x 0, or none, gives the cells' own box).
     """
     lines = text.splitlines()
     number, header, comments = _header(lines, source)
     width, height = (int(header.group(1)), int(header.group(2))) if header else (0, 0)
     rule = header.group(3) if header else None
+    rule = rule or next((c[2:].strip() for c in comments if c.startswith("#r ")), None)
     if rule:
         try:
             parse_rule_spec(rule)
         except InputError as exc:
             raise InputError(f"{source}:{number}: {exc}") from None
-    bounded = width > 0 or height > 0
-    live = _body(lines, number + 1, width if bounded else UNBOUNDED,
-                 height if bounded else UNBOUNDED, source)
-    if not bounded and len(live):
-        height, width = (int(v) + 1 for v in live.max(axis=0))
-    return Pattern(live, width, height, rule=rule, comments=tuple(comments))
+    position, generation = _cxrle(comments, source)
+    live = _body(lines, number + 1, source)
+    if len(live):
+        height, width = (max(int(v) + 1, side) for v, side in zip(live.max(axis=0),
+                                                                 (height, width), strict=True))
+    kept = tuple(c for c in comments if not _CXRLE.match(c))
+    return Pattern(live, width, height, rule, kept, position, generation)
+
+
+def _cxrle(comments: list[str], source: str) -> tuple[tuple[int, int] | None, int | None]:
+    """Golly's ``#CXRLE Pos=X,Y Gen=G`` line: the box's top-left cell and the generation."""
+    position: tuple[int, int] | None = None
+    generation: int | None = None
+    for line in (c for c in comments if _CXRLE.match(c)):
+        for name, first, second in _CXRLE_FIELD.findall(line):
+            if name == "Pos" and second:
+                position = (int(first), int(second))
+            elif name == "Gen" and not second and int(first) >= 0:
+                generation = int(first)
+            else:
+                raise InputError(f"{source}: bad #CXRLE field {name}={first}"
+                                 f"{',' + second if second else ''} (Pos=X,Y Gen=G)")
+    return position, generation
 
 
 def read_rle(path: Path) -> Pattern:
@@ -224,6 +288,12 @@ def format_rle(pattern: Pattern) -> str:
     """Write RLE text: comments, header, then runs wrapped at 70 characters."""
     header = f"x = {pattern.width}, y = {pattern.height}" + (
         f", rule = {pattern.rule}" if pattern.rule else "")
+    fields = []
+    if pattern.position is not None:
+        fields.append(f"Pos={pattern.position[0]},{pattern.position[1]}")
+    if pattern.generation:
+        fields.append(f"Gen={pattern.generation}")
+    cxrle = ["#CXRLE " + " ".join(fields)] if fields else []
     body: list[str] = []
     line = ""
     for token in [*_tokens(pattern.live), "!"]:
@@ -232,7 +302,7 @@ def format_rle(pattern: Pattern) -> str:
             line = ""
         line += token
     body.append(line)
-    return "\n".join([*pattern.comments, header, *body]) + "\n"
+    return "\n".join([*cxrle, *pattern.comments, header, *body]) + "\n"
 
 
 def write_rle(pattern: Pattern, path: Path) -> None:

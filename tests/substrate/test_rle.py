@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.substrate.evolve import background, evolve, evolve_live
 from cybermesh_cli.substrate.rle import MAX_LINE, Pattern, format_rle, parse_rle, read_rle
-from cybermesh_cli.substrate.rules import CONWAY, parse_rule, parse_rule_spec
+from cybermesh_cli.substrate.rules import CONWAY, Bounds, parse_rule, parse_rule_spec
 from cybermesh_cli.substrate.shapes import trim
 from tests.conftest import REPO, cli
 from tests.reference import reference_step
@@ -26,11 +26,15 @@ comments = st.lists(st.from_regex(r"#[CNO] [a-zA-Z0-9 .,]{0,40}", fullmatch=True
         lambda h: st.integers(1, 90).flatmap(
             lambda w: arrays(np.uint8, (h, w), elements=st.integers(0, 1)))
     ),
-    rule=st.sampled_from([None, "B3/S23", "B36/S23"]),
+    rule=st.sampled_from([None, "B3/S23", "B36/S23", "B3/S23:P40,30", "B3/S23:T0,50"]),
     notes=comments,
+    position=st.none() | st.tuples(st.integers(-10**9, 10**9), st.integers(-10**9, 10**9)),
+    generation=st.none() | st.integers(1, 10**12),
 )
-def test_round_trip_is_exact(cells, rule, notes):
-    pattern = Pattern.from_cells(cells, rule=rule, comments=tuple(notes))
+def test_round_trip_is_exact(cells, rule, notes, position, generation):
+    dense = Pattern.from_cells(cells, rule=rule, comments=tuple(notes))
+    pattern = Pattern(dense.live, dense.width, dense.height, rule, dense.comments, position,
+                      generation)
     text = format_rle(pattern)
     assert parse_rle(text) == pattern
     assert format_rle(parse_rle(text)) == text
@@ -57,10 +61,10 @@ def test_reads_lifewiki_style_input():
         ("", "no RLE header"),
         ("#C only a comment\n", "no RLE header"),
         ("x = 3 y = 3\nbo!\n", ":1: expected the header"),
-        ("x = 3, y = 3\nbo$2bo$3o\n", ":2: the pattern does not end"),
-        ("x = 3, y = 3\nbo$2bo$3q!\n", ":2: unexpected 'q' at column 9"),
-        ("x = 2, y = 2\n2o$3o!\n", ":2: cells beyond the declared size 2x2"),
-        ("#N x\nx = 2, y = 1\n\n2o$o!\n", ":4: cells beyond"),
+        ("x = 3, y = 3\nbo$2bo$3*!\n", ":2: unexpected '\\*' at column 9"),
+        ("#N x\nx = 2, y = 1\n\n2o$C!\n", ":4: cell state 3 \\('C'\\) in a two-state pattern"),
+        ("#CXRLE Pos=1\nx = 2, y = 1\n2o!\n", "bad #CXRLE field Pos=1"),
+        (f"x = 2, y = 1\n{1 << 41}o!\n", ":2: a cell beyond"),
     ],
 )
 def test_malformed_rle_names_the_line(text, message):
@@ -76,8 +80,8 @@ def test_missing_file(tmp_path):
 def test_read_as_tolerantly_as_golly():
     text = ("#N split\n#O someone\n#R 0 0\n#P 0 0\n#C note\nx = 5, y = 2, rule = B3/S23\n"
             "2o2\nbx$3\nz!\n")
-    pattern = parse_rle(text)
-    np.testing.assert_array_equal(pattern.cells, [[1, 1, 0, 0, 1], [1, 1, 1, 0, 0]])
+    pattern = parse_rle(text)  # z is skipped with its count, as Golly 3.3 does
+    np.testing.assert_array_equal(pattern.cells, [[1, 1, 0, 0, 1], [0, 0, 0, 0, 0]])
     assert pattern.comments == ("#N split", "#O someone", "#R 0 0", "#P 0 0", "#C note")
     assert parse_rle(format_rle(pattern)) == pattern
     assert parse_rle("x = 0, y = 0\n!\n").cells.shape == (0, 0)
@@ -85,8 +89,8 @@ def test_read_as_tolerantly_as_golly():
 
 @pytest.mark.parametrize("text", ["B3/S23", "b3s23", "23/3", "S23/B3", "s23b3", "B3/S23:T30,20"])
 def test_every_spelling_of_life_golly_accepts(text):
-    rule, torus = parse_rule_spec(text)
-    assert rule == CONWAY and torus == ((30, 20) if ":T" in text else None)
+    rule, bounds = parse_rule_spec(text)
+    assert rule == CONWAY and bounds == (Bounds("T", 30, 20) if ":T" in text else None)
     assert parse_rule("S245/B368") == parse_rule("245/368") == parse_rule("B368/S245")
 
 
@@ -100,10 +104,14 @@ def test_rules_that_cannot_run_are_named_by_family(text, family):
 
 
 def _plane_reference(cells, rule, gens):
-    """Independent: a torus far wider than the light cone, its own uniform background."""
+    """Independent: a torus far wider than the light cone, its own uniform background.
+
+    Under B0 and S8, Golly's cells are holes in a live world from generation 0.
+    """
     pad = gens + 2
-    big = reference_step(np.pad(cells, pad), rule.birth, rule.survive, True, gens)
-    empty = reference_step(np.zeros((3, 3), np.uint8), rule.birth, rule.survive, True, gens)
+    start = np.full((3, 3), rule.birth & 1 and rule.survive >> 8 & 1, np.uint8)
+    big = reference_step(np.pad(cells, pad) ^ start[0, 0], rule.birth, rule.survive, True, gens)
+    empty = reference_step(start, rule.birth, rule.survive, True, gens)
     return trim(big ^ empty[0, 0])
 
 
@@ -147,9 +155,16 @@ def test_the_torus_suffix_sets_the_torus_and_is_written_back(tmp_path):
     assert done.returncode == 0 and "on a 8x6 torus" in done.stderr
     stepped = read_rle(tmp_path / "o.rle")
     assert stepped.rule == "B3/S23:T8,6" and stepped.cells.shape == (6, 8)
-    expected = reference_step(np.pad(read_rle(path).cells, ((0, 3), (0, 5))), CONWAY.birth,
-                              CONWAY.survive, True, 24)
+    assert (stepped.position, stepped.generation) == ((-4, -3), 24)  # the grid's top-left
+    start = np.zeros((6, 8), np.uint8)  # Golly centres a 3x3 box: top 6//2 - 1, left 8//2 - 1
+    start[2:5, 3:6] = read_rle(path).cells
+    expected = reference_step(start, CONWAY.birth, CONWAY.survive, True, 24)
     assert np.array_equal(stepped.cells, expected)
+    cli("ca", "step", str(tmp_path / "o.rle"), "-o", str(tmp_path / "twice.rle"), "--gens",
+        "13", cwd=tmp_path)
+    twice = read_rle(tmp_path / "twice.rle")
+    assert twice.generation == 37 and np.array_equal(
+        twice.cells, reference_step(start, CONWAY.birth, CONWAY.survive, True, 37))
     done = cli("ca", "step", str(path), "-o", str(tmp_path / "p.rle"), "--torus", "10x10",
                cwd=tmp_path)
     assert read_rle(tmp_path / "p.rle").cells.shape == (10, 10)
