@@ -32,5 +32,10 @@ run: install
 test: install debian
 	CYBERMESH_ALL_EXTRAS=1 $(VENV)/bin/cybermesh gate validate --offline
 
+# The edit-test loop: lint, types and every test not marked slow, on every core (a few minutes).
+check: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy cybermesh_cli --strict && \
+		$(VENV)/bin/python -m pytest -q -n auto --dist loadscope -m "not slow" --benchmark-disable tests
+
 clean:
 	rm -rf $(VENV) logs .mypy_cache .ruff_cache .pytest_cache .benchmarks

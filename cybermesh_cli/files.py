@@ -1,10 +1,16 @@
-"""Writing a user's file so that a failure never leaves it half-written or destroys the old one."""
+"""Files a user owns: written whole or not at all, read only when they are plain and small.
+
+A failed write never leaves a file half-written or destroys the old one; a read refuses
+devices, FIFOs, folders and files over a size bound before reading a byte (a FIFO would hang,
+``/dev/zero`` would fill memory).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -12,6 +18,31 @@ from typing import IO
 from cybermesh_cli.errors import InputError
 
 LOCK_FILE = ".lock"
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """Read a regular file of at most ``limit`` bytes, else raise a ValueError naming it.
+
+    Links are followed; a loop of links, a device, a FIFO or a folder is refused without
+    opening it, and a file that grows past ``limit`` while it is read is refused too.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, RuntimeError) as exc:  # a loop of links: ELOOP
+        raise ValueError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") \
+            from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path}: not a regular file")
+    if info.st_size > limit:
+        raise ValueError(f"{path}: {info.st_size:,} bytes, more than the {limit:,} a file of "
+                         "its kind may hold")
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path}: more than the {limit:,} bytes a file of its kind may hold")
+    return data
 
 
 @contextlib.contextmanager

@@ -120,7 +120,7 @@ def _yaml_error(path: Path, exc: yaml.YAMLError) -> InputError:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         return InputError(f"{path}: YAML syntax error at {where}: {exc.problem}")
-    return InputError(f"{path}: YAML error: {exc}")
+    return InputError(f"{path}: YAML error: {' '.join(str(exc).split())}")  # one line
 
 
 def _read_mapping(path: Path, max_bytes: int = MAX_YAML_BYTES) -> tuple[dict[str, Any], str]:

@@ -118,6 +118,9 @@ def census(
         min=1, max=10**7, help="Census N random 16x16 soups (density 1/2) run to "
         "stabilisation on the plane, against Catagolue's figures.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the soups.")] = 1,
+    haul: Annotated[Path | None, typer.Option(
+        help="With --soups: also write the census as apgsearch's haul text (apgcodes and "
+             "counts), to set beside Catagolue's.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Count the objects in a pattern (after GENS generations) by apgcode, or run a soup census."""
@@ -126,10 +129,12 @@ def census(
     if soups is not None:
         if pattern_file is not None:
             raise InputError("ca census: give a pattern file or --soups N, not both")
-        _soup_census(soups, seed, rule, as_json)
+        _soup_census(soups, seed, rule, as_json, haul)
         return
     if pattern_file is None:
         raise InputError("ca census: give a pattern file, or --soups N for a soup census")
+    if haul is not None:
+        raise InputError("--haul: a haul is a soup census's; give --soups N")
 
     loaded = _load(pattern_file, gens, rule, torus)
     parsed = loaded.rule
@@ -205,10 +210,13 @@ def show(
     console.print(picture, highlight=False, markup=False)
 
 
-def _soup_census(soups: int, seed: int, rule: str | None, as_json: bool) -> None:
+def _soup_census(soups: int, seed: int, rule: str | None, as_json: bool,
+                 haul_file: Path | None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from cybermesh_cli.substrate.census import soup_census
+    from cybermesh_cli import __version__
+    from cybermesh_cli.files import replacing
+    from cybermesh_cli.substrate.census import haul, soup_census
     from cybermesh_cli.substrate.rules import parse_rule
 
     parsed = parse_rule(rule or "B3/S23")
@@ -217,6 +225,9 @@ def _soup_census(soups: int, seed: int, rule: str | None, as_json: bool) -> None
         task = bar.add_task("soups", total=soups)
         result = soup_census(soups, seed, parsed,
                              progress=lambda done: bar.update(task, completed=done))
+    if haul_file is not None:
+        with replacing(haul_file) as partial:
+            partial.write_text(haul(result, parsed, f"cybermesh-seed-{seed}", __version__))
     unknown = result.counts["unknown"] / max(result.objects, 1)
     summary = {"rule": parsed.name, "soups": result.soups, "seed": seed,
                "objects": result.objects, "unknown_fraction": round(unknown, 5),

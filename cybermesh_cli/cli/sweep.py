@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 
+class _SpecOrReport(TyperGroup):
+    """``sweep SPEC ...`` runs a sweep (the ``run`` command); ``sweep report DIR`` aggregates."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # Typer's own click Context
+        """Route anything that is not a subcommand or a help flag to ``run``."""
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_SpecOrReport, no_args_is_help=True,
+    help="Sweep a spec over seeds and a grid (`cybermesh sweep SPEC ...`, the same as `sweep "
+         "run SPEC ...`), then aggregate it (`cybermesh sweep report runs/<sweep-id>`).")
+
+
+@app.command("run")
 def sweep(
     target: Annotated[str, typer.Argument(
-        help="An experiment spec to sweep, or the word 'report' followed by a sweep folder.")],
-    folder: Annotated[Path | None, typer.Argument(
-        help="With 'report': the sweep folder, runs/<sweep-id>.")] = None,
+        metavar="SPEC",
+        help="An experiment spec (a file, or a bundled example's name such as phase1).")],
     seeds: Annotated[str, typer.Option(help="Seeds: 0..99, 1,2,5 or a mix.")] = "0..9",
     grid: Annotated[list[str] | None, typer.Option(
         help="A parameter and its values: --grid phase1.energy.half_life=5,10 (repeatable; "
@@ -40,22 +57,34 @@ def sweep(
     """
     from cybermesh_cli.errors import InputError
 
-    console = Console(stderr=True)
-    if target == "report":
-        if folder is None:
-            raise InputError("sweep report: give the sweep folder, e.g. runs/<sweep-id>")
-        from cybermesh_cli.sweeps.report import write_report
-
-        report = write_report(folder.expanduser().resolve())
-        console.print(f"wrote {report}", highlight=False)
-        return
-    if folder is not None:
-        raise InputError(f"sweep {target}: unexpected argument {folder} (only 'report' takes "
-                        "a folder)")
     if backend not in ("ray", "serial"):
         raise InputError(f"--backend {backend!r}: use ray or serial")
     _run(Path(target), seeds, grid or [], workers, address, backend, gpus_per_run, fail_fast,
-         name, runs_root, console, as_json)
+         name, runs_root, Console(stderr=True), as_json)
+
+
+@app.command("report")
+def report(
+    folder: Annotated[Path, typer.Argument(help="The sweep folder, runs/<sweep-id>.")],
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Also print every criterion's figures at every grid point as JSON.")
+    ] = False,
+) -> None:
+    """Write report.md, report.csv and plots for a sweep: pass rates, means, 95% intervals."""
+    from cybermesh_cli.sweeps.report import REPORT_CSV, write_report
+
+    resolved = folder.expanduser().resolve()
+    written, rows = write_report(resolved)
+    Console(stderr=True).print(f"wrote {escape(str(written))}", highlight=False)
+    if as_json:
+        import json
+        import math
+
+        plain = [{k: None if isinstance(v, float) and math.isnan(v) else v  # a single run
+                  for k, v in row.items()} for row in rows]
+        summary: dict[str, Any] = {"sweep": str(resolved), "report": str(written),
+                                   "csv": str(resolved / REPORT_CSV), "rows": plain}
+        typer.echo(json.dumps(summary))
 
 
 def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, address: str | None,

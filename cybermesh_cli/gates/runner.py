@@ -16,6 +16,7 @@ import time
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 
 GATE_ORDER = ("lint", "type", "unit", "docs", "perf", "security")
@@ -95,6 +96,11 @@ def _tracked_files(root: Path) -> list[str]:
     return [str(p.relative_to(root)) for p in files if p.is_file() and ".venv" not in p.parts]
 
 
+def _parallel() -> list[str]:
+    """Run the suite on every core (pytest-xdist), a module's tests on one worker."""
+    return ["-n", "auto", "--dist", "loadscope"] if find_spec("xdist") else []
+
+
 def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
     """Return the commands a gate runs, in order (the policy's commands, adapted to this layout)."""
     py = sys.executable
@@ -104,7 +110,7 @@ def gate_steps(name: str, cfg: GateConfig, offline: bool = False) -> list[Step]:
         return [Step([_tool("mypy"), cfg.package, "--strict"])]
     if name == "unit":
         return [Step([py, "-m", "pytest", "-q", "--tb=short", "--benchmark-disable",
-                      "--durations=15", f"--junit-xml={JUNIT_FILE}", cfg.tests])]
+                      *_parallel(), "--durations=15", f"--junit-xml={JUNIT_FILE}", cfg.tests])]
     if name == "docs":
         return [Step([py, "scripts/check_spec_drift.py"]),
                 Step([py, "scripts/check_docstrings.py"])]

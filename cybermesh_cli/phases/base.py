@@ -106,6 +106,7 @@ class PhaseDriver(Protocol):
 
     phase: int
     replayed_types: Sequence[str]
+    logged_types: Sequence[str]  # the other types it logs: wall-clock figures, summaries
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Run the experiment, emitting events, and return what it measured."""

@@ -119,6 +119,7 @@ class Phase0:
 
     phase = 0
     replayed_types = ("soak.sample", "state.digest")
+    logged_types = ("setup.checked",)  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Check docs, tools and pins, then soak the event log and replay it in-process."""

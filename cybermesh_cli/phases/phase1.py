@@ -37,6 +37,7 @@ from cybermesh_cli.substrate.separate import warm_up
 SECTION = "phase_1_ca_grid"
 HEADINGS = ((1, 1), (1, -1), (-1, -1), (-1, 1))  # (dy, dx) per 4 generations: SE SW NW NE
 GLIDER_PERIOD = 4
+DETECTION_PERIOD_BUDGET = 50_000  # cell updates a period search may spend in a timed scene
 SLOT = 24  # detection scenes are a lattice of SLOT x SLOT cells, one object or soup each
 
 
@@ -197,7 +198,8 @@ def detection_metrics(settings: Settings, seeds: Seeds) -> dict[str, float]:
     soup_claims = 0
     for cells, planted, soup in planted_scenes(settings, seeds):
         began = time.perf_counter()
-        found = detect(cells, torus=True, separate_unknown=True)
+        found = detect(cells, torus=True, separate_unknown=True,
+                       period_budget=DETECTION_PERIOD_BUDGET)
         latencies.append(time.perf_counter() - began)
         truth = {(round(c[0], 6), round(c[1], 6)): form for form, c in planted}
         planted_total += len(planted)
@@ -247,6 +249,7 @@ class Phase1:
 
     phase = 1
     replayed_types = ("state.digest", "glider.crossed", "glider.checkpoint")
+    logged_types = ("detection.summary", "energy.summary")  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Glider propagation (logged tick by tick), then detection and energy."""

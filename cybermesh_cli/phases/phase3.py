@@ -34,6 +34,7 @@ class Phase3:
     replayed_types = ("state.digest", "shard.injected", "shard.hop", "shard.delivered",
                       "shard.caught", "shard.handed", "shard.dropped", "carrier.launched",
                       "scale.size")
+    logged_types = ("scale.timing",)  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed the corpus, then run the world for duration.ticks (or duration.minutes)."""

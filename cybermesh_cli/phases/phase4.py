@@ -153,6 +153,7 @@ class Phase4:
     phase = 4
     replayed_types = ("switch.check", "persistence.trial", "pulse.start", "pulse.end",
                       "wave.front", "state.digest")
+    logged_types = ("pulse.latency",)  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Copy the adapters into the run, then measure switching, persistence, latency, wave."""

@@ -129,6 +129,7 @@ class Phase5:
 
     phase = 5
     replayed_types = ("load.k", "load.overload")
+    logged_types = ("load.wallclock",)  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed the corpus, run every K and the overload burst, judge against the limit."""

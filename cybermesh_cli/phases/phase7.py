@@ -44,6 +44,7 @@ class Phase7:
 
     phase = 7
     replayed_types = WORLD_EVENTS
+    logged_types = ("dashboard.frame", "dashboard.ack", "dashboard.dropped")  # not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Serve the live world, watch it in Chromium, and measure frames end to end."""

@@ -346,6 +346,7 @@ class Phase8:
 
     phase = 8
     replayed_types = ("memory.stored", "memory.consolidated", "query.probe", "query.end")
+    logged_types = ("shard.injected", "shard.handed", "shard.dropped")  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, store, settle, query at every probe count, compare, sweep, plot."""

@@ -19,7 +19,9 @@ import yaml
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.extras import require
 from cybermesh_cli.files import replacing
+from cybermesh_cli.files import read_regular
 from cybermesh_cli.runs.record import MANIFEST_FILE, METRICS_FILE, SPEC_FILE, read_json
+from cybermesh_cli.spec import MAX_YAML_BYTES, check_yaml_shape
 
 
 @dataclass(frozen=True)
@@ -73,17 +75,39 @@ def _flatten(data: Any, prefix: str) -> dict[str, Any]:
 def _read(path: Path, reader: Any) -> Any:
     try:
         return reader(path)
-    except (OSError, ValueError, yaml.YAMLError):
+    except (OSError, ValueError, yaml.YAMLError, InputError):
         return None
 
 
+def _read_spec(path: Path) -> Any:
+    """A run's spec.yaml, bounded in size and shape as a spec a user gives is."""
+    text = read_regular(path, MAX_YAML_BYTES).decode("utf-8")
+    check_yaml_shape(text, path)
+    return yaml.safe_load(text)
+
+
+MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "phase": int, "seed": int, "status": str, "started": str,
+    "duration_s": (int, float), "criteria_passed": int, "criteria_total": int, "git": dict}
+
+
 def load_run(folder: Path) -> RunSummary:
-    """Read a run folder; parts that are missing or unreadable come back empty."""
-    manifest = _read(folder / MANIFEST_FILE, read_json)
+    """Read a run folder; parts that are missing, unreadable or of the wrong type come back empty.
+
+    A damaged run is still listed: a manifest field of the wrong type is left out, and so is a
+    criterion that is not an object with a string key.
+    """
+    manifest = _read(folder / MANIFEST_FILE, read_json) or {}
     metrics = _read(folder / METRICS_FILE, read_json) or {}
-    spec = _read(folder / SPEC_FILE, lambda p: yaml.safe_load(p.read_text(encoding="utf-8")))
-    return RunSummary(folder, manifest if isinstance(manifest, dict) else {},
-                      list(metrics.get("criteria", [])), dict(metrics.get("figures", {})),
+    spec = _read(folder / SPEC_FILE, _read_spec)
+    typed = {k: v for k, v in manifest.items()
+             if k not in MANIFEST_TYPES or isinstance(v, MANIFEST_TYPES[k])}
+    criteria = metrics.get("criteria")
+    figures = metrics.get("figures")
+    return RunSummary(folder, typed,
+                      [c for c in criteria if isinstance(c, dict) and isinstance(c.get("key"), str)]
+                      if isinstance(criteria, list) else [],
+                      figures if isinstance(figures, dict) else {},
                       spec if isinstance(spec, dict) else {})
 
 
@@ -143,7 +167,9 @@ def compare(a: RunSummary, b: RunSummary) -> list[tuple[str, Any, Any, bool]]:
 def _verdict(criterion: Mapping[str, Any]) -> str:
     if not criterion:
         return "-"
-    return f"{criterion['value']:.4g} ({'pass' if criterion['passed'] else 'FAIL'})"
+    value = criterion.get("value")
+    shown = f"{value:.4g}" if isinstance(value, int | float) else str(value)
+    return f"{shown} ({'pass' if criterion.get('passed') is True else 'FAIL'})"
 
 
 def export(runs: Sequence[RunSummary], out: Path, form: str) -> Path:
@@ -154,7 +180,8 @@ def export(runs: Sequence[RunSummary], out: Path, form: str) -> Path:
         require("parquet", "runs export --parquet")
     with replacing(out) as partial:
         if form == "csv":
-            with partial.open("w", newline="", encoding="utf-8") as handle:
+            with partial.open("w", newline="", encoding="utf-8",
+                              errors="backslashreplace") as handle:  # lone surrogates
                 writer = csv.DictWriter(handle, columns)
                 writer.writeheader()
                 writer.writerows(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from cybermesh_cli.events import Event
 from cybermesh_cli.paths import SCHEMAS_DIR
 
 SCHEMA_VERSION = 1
+MAX_EVENT_LINE = 1 << 24  # the largest events (a scale run's summaries) are a few kB
 EVENT_SCHEMA = SCHEMAS_DIR / "events.yaml"
 _DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
@@ -104,9 +106,18 @@ class LogRead:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """Yield ``(line number, raw bytes, ends with newline)`` for every line of ``path``."""
+    """Yield ``(line number, raw bytes, ends with newline)`` for every line of ``path``.
+
+    Only a regular file is opened, and no line may pass :data:`MAX_EVENT_LINE` bytes.
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise LogFormatError(str(path), 1, "not a regular file")
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_EVENT_LINE + 1), b""),
+                                     start=1):
+            if len(raw) > MAX_EVENT_LINE:
+                raise LogFormatError(str(path), number, f"a line of more than "
+                                     f"{MAX_EVENT_LINE:,} bytes")
             yield number, raw, raw.endswith(b"\n")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.files import read_regular
 from cybermesh_cli.spec import Spec
 
 SPEC_FILE = "spec.yaml"
@@ -20,6 +21,7 @@ EVENTS_FILE = "events.jsonl"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "run.log"
 REPORT_FILE = "report.md"
+MAX_JSON_BYTES = 1 << 26  # a run's manifest and metrics are kB; its largest figures a few MB
 VECTORS_FILE = "vectors.safetensors"  # embedded keys and shards, so replay needs no embedder
 
 
@@ -40,9 +42,20 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """Read a JSON object written by :func:`write_json`."""
-    data = json.loads(path.read_text())
+def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """Read a JSON object written by :func:`write_json`; a ValueError names what is wrong.
+
+    The file must be a regular file under ``limit`` bytes, nested at most a few hundred deep.
+    """
+    raw = read_regular(path, limit)
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deep") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object")
     return data

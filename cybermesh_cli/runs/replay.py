@@ -28,6 +28,9 @@ from cybermesh_cli.seeds import SEEDING_SCHEME
 from cybermesh_cli.spec import Spec, load_spec
 
 
+RUN_TYPES = ("run.start", "run.end")  # every run logs these
+
+
 @dataclass(frozen=True)
 class Divergence:
     """The first logged event that differs from the re-simulation."""
@@ -60,9 +63,10 @@ class ReplayReport:
 
 
 class Resimulator(Protocol):
-    """What replay needs of a phase: the event types it re-creates, and how."""
+    """What replay needs of a phase: the event types it re-creates, and how, and the others."""
 
     replayed_types: Sequence[str]
+    logged_types: Sequence[str]
 
     def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]],
                    run_dir: Path) -> Iterator[Event]:
@@ -166,6 +170,10 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
             "--no-resimulate still checks the log)")
     spec = load_spec(run_dir / SPEC_FILE)
     driver = resimulator(spec.phase)
+    report.divergence = _unknown_type(events, {*RUN_TYPES, *driver.replayed_types,
+                                               *driver.logged_types})
+    if report.divergence is not None:
+        return
     if not driver.replayed_types:
         report.notes.append(f"phase {spec.phase} logs no re-simulated state")
         return
@@ -193,6 +201,16 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
     missing = _next_expected(expected_stream, run_dir)
     if missing is not None and complete:
         report.divergence = Divergence(missing.tick, None, missing.type, missing.payload, None)
+
+
+def _unknown_type(events: list[dict[str, Any]], known: set[str]) -> Divergence | None:
+    """The first event of a type this phase never logs: a divergence at its line."""
+    for line, event in enumerate(events, start=1):
+        if event["type"] not in known:
+            return Divergence(event["tick"], line, event["type"],
+                              {"type": f"one of the {len(known)} types this phase logs"},
+                              {"type": event["type"], **event["payload"]})
+    return None
 
 
 def _next_expected(stream: Iterator[Event], run_dir: Path) -> Event | None:

@@ -3,7 +3,8 @@
 Each soup (density 1/2) sits at the centre of a torus wide enough that nothing it emits wraps
 around before it settles, which stands in for the infinite plane. It runs until its population
 repeats (period up to 30 over 60 generations) or ``max_gens`` pass. Every cluster left is split
-into independent objects (`separate.py`) and tallied by apgcode.
+into independent objects by the detector (`detect.py`, `separate.py`: clusters that repeat only
+together are joined first) and tallied by apgcode.
 
 Reference frequencies relative to the block: Catagolue, Adam P. Goucher's census of B3/S23 16x16
 soups (symmetry C1), https://catagolue.hatsya.com/census/b3s23/C1, as tabulated in this
@@ -21,10 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cybermesh_cli.seeds import Seeds
-from cybermesh_cli.substrate.detect import _split
+from cybermesh_cli.substrate.detect import detect
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY, Rule
-from cybermesh_cli.substrate.separate import separate
 
 SOUP = 16
 DENSITY = 0.5
@@ -71,6 +71,23 @@ class Census:
         return rows
 
 
+def haul(census: Census, rule: Rule, root: str, version: str) -> str:
+    """Write the census as apgsearch's haul text: a header, then each apgcode and its count.
+
+    Catagolue reads a haul as ``@RULE``, ``@SYMMETRY`` (C1: 16x16 soups at density 1/2, as
+    here), ``@NUM_SOUPS``, ``@NUM_OBJECTS`` and the ``@CENSUS TABLE``, most common first.
+    Objects this tool could not name are left out of the table (``@NUM_OBJECTS`` counts what
+    the table holds); the soups are this tool's own, so no sample soup ids are given.
+    """
+    table = sorted(((code, n) for code, n in census.counts.items() if code != "unknown"),
+                   key=lambda item: (-item[1], item[0]))
+    rule_name = rule.name.lower().replace("/", "")
+    return "\n".join([f"@VERSION cybermesh-{version}", f"@ROOT {root}", f"@RULE {rule_name}",
+                      "@SYMMETRY C1", f"@NUM_SOUPS {census.soups}",
+                      f"@NUM_OBJECTS {sum(n for _, n in table)}", "", "@CENSUS TABLE",
+                      *(f"{code} {n}" for code, n in table), ""])
+
+
 def settle(grid: Grid, max_gens: int) -> tuple[int, bool]:
     """Run until the population repeats; return the generations run and whether it settled."""
     gens = 0
@@ -96,11 +113,8 @@ def census_soup(soup: np.ndarray, rule: Rule, max_gens: int, census: Census) -> 
     gens, settled = settle(grid, max_gens)
     census.generations += gens
     census.unsettled += not settled
-    for ys, xs in _split(grid.cells, True, 2):
-        box = np.zeros((int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1), np.uint8)
-        box[ys - ys.min(), xs - xs.min()] = 1
-        for part in separate(box, rule):
-            census.counts[part.apgcode] += 1
+    for found in detect(grid.cells, torus=True, separate_unknown=True, rule=rule):
+        census.counts[found.apgcode] += 1  # the detector's separation: one answer a phase
 
 
 def soup_census(soups: int, seed: int, rule: Rule = CONWAY, max_gens: int = 20000,

@@ -20,12 +20,16 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.substrate.library import Library, ObjectForm, default_library
 from cybermesh_cli.substrate.rules import CONWAY, Rule
-from cybermesh_cli.substrate.separate import separate
+from cybermesh_cli.substrate.separate import PERIOD_BUDGET, Part, separate
 
+Cluster = tuple[NDArray[np.int64], NDArray[np.int64]]  # its cells' rows and columns, unwrapped
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
 MAX_REGROUP = 4  # unknown clusters tried together at once (a split phase has two or three)
 MAX_NEARBY = 8  # regroup only among this many nearby unknowns (debris fields are not objects)
+MAX_JOINED = 64  # clusters stepped together at most (a shuttle's bees, blocks and sparks)
+MAX_JOINED_CELLS = 1024  # and their cells
+ENVELOPE_RADIUS = 16  # parts of one object further apart than this in a phase stay apart
 
 
 @nb.njit(cache=True)
@@ -115,20 +119,23 @@ def _split(cells: NDArray[np.uint8], torus: bool, radius: int) -> list[tuple[
 
 def detect(
     cells: NDArray[np.uint8], torus: bool = True, library: Library | None = None,
-    separate_unknown: bool = False, rule: Rule = CONWAY,
+    separate_unknown: bool = False, rule: Rule = CONWAY, period_budget: int = PERIOD_BUDGET,
 ) -> list[Detection]:
     """Every object on the grid: first the radius-2 clusters, then unknowns regrouped.
 
     With ``separate_unknown``, a cluster the library does not know is first split as apgsearch
     splits it (:func:`separate.separate`): a traffic light is four blinkers, and a periodic
-    part outside the library is named by its apgcode rather than called unknown.
+    part outside the library is named by its apgcode rather than called unknown; then unknown
+    clusters are stepped with their neighbours (:func:`_joined`). Each period search may spend
+    ``period_budget`` cell updates (a timed detector gives it less).
     """
     library = library or default_library()
     shape = (cells.shape[0], cells.shape[1])
     clusters = _split(cells, torus, CLUSTER_RADIUS)
     found = [_describe(cy, cx, shape, library) for cy, cx in clusters]
     if separate_unknown:
-        clusters, found = _separated(clusters, found, shape, library, rule)
+        clusters, found = _separated(clusters, found, shape, library, rule, period_budget)
+        clusters, found = _joined(clusters, found, shape, library, rule, torus, period_budget)
     unknown = [i for i, d in enumerate(found) if d.apgcode == "unknown"]
     if len(unknown) < 2 or library.linking_radius <= CLUSTER_RADIUS:
         return found
@@ -149,9 +156,9 @@ def detect(
             if i in merged or i not in absorbed]
 
 
-def _separated(clusters: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
-               found: list[Detection], shape: tuple[int, int], library: Library, rule: Rule
-               ) -> tuple[list[tuple[NDArray[np.int64], NDArray[np.int64]]], list[Detection]]:
+def _separated(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
+               library: Library, rule: Rule, budget: int
+               ) -> tuple[list[Cluster], list[Detection]]:
     """Replace each unknown cluster by its independent parts, each classified."""
     out_clusters, out_found = [], []
     for (cy, cx), detection in zip(clusters, found, strict=True):
@@ -162,17 +169,61 @@ def _separated(clusters: list[tuple[NDArray[np.int64], NDArray[np.int64]]],
         top, left = int(cy.min()), int(cx.min())
         box = np.zeros((int(cy.max()) - top + 1, int(cx.max()) - left + 1), np.uint8)
         box[cy - top, cx - left] = 1
-        for part in separate(box, rule):
-            rows, cols = np.nonzero(part.cells)
-            py = (rows + top + part.top).astype(np.int64)
-            px = (cols + left + part.left).astype(np.int64)
-            described = _describe(py, px, shape, library)
-            if described.apgcode == "unknown" and part.apgcode != "unknown":
-                described = replace(described, apgcode=part.apgcode, name=part.apgcode,
-                                    kind=part.kind)
-            out_clusters.append((py, px))
+        for part in separate(box, rule, budget=budget):
+            cells, described = _named_part(part, top, left, shape, library)
+            out_clusters.append(cells)
             out_found.append(described)
     return out_clusters, out_found
+
+
+def _joined(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
+            library: Library, rule: Rule, torus: bool, budget: int
+            ) -> tuple[list[Cluster], list[Detection]]:
+    """Join an unknown cluster with its neighbours when together they repeat, then split them.
+
+    An object whose parts are more than two cells apart in the generation looked at (a
+    copperhead, a shuttle) falls into several clusters that never repeat alone. Clusters
+    within :data:`ENVELOPE_RADIUS` of an unknown one are stepped together; if they repeat,
+    :func:`separate.separate` splits them into the parts that evolve independently over the
+    period, as apgsearch does, and names each: the answer no longer depends on the phase.
+    """
+    unknown = {i for i, d in enumerate(found) if d.apgcode == "unknown"}
+    if not unknown:
+        return clusters, found
+    owner = np.full(shape, -1, np.int64)
+    for index, (cy, cx) in enumerate(clusters):
+        owner[cy % shape[0], cx % shape[1]] = index
+    replaced: dict[int, list[tuple[Cluster, Detection]]] = {}
+    for cy, cx in _split((owner >= 0).astype(np.uint8), torus, ENVELOPE_RADIUS):
+        ids = sorted(set(owner[cy % shape[0], cx % shape[1]].tolist()))
+        if not unknown & set(ids) or not 2 <= len(ids) <= MAX_JOINED or \
+                len(cy) > MAX_JOINED_CELLS:
+            continue
+        top, left = int(cy.min()), int(cx.min())
+        box = np.zeros((int(cy.max()) - top + 1, int(cx.max()) - left + 1), np.uint8)
+        box[cy - top, cx - left] = 1
+        parts = separate(box, rule, budget=budget)
+        if any(part.apgcode == "unknown" for part in parts):
+            continue  # together they do not repeat either: leave them as they were
+        replaced[ids[0]] = [_named_part(part, top, left, shape, library) for part in parts]
+        replaced.update({i: [] for i in ids[1:]})
+    if not replaced:
+        return clusters, found
+    pairs = [pair for i, pair in enumerate(zip(clusters, found, strict=True))
+             for pair in (replaced[i] if i in replaced else [pair])]
+    return [c for c, _ in pairs], [d for _, d in pairs]
+
+
+def _named_part(part: Part, top: int, left: int, shape: tuple[int, int], library: Library
+                ) -> tuple[Cluster, Detection]:
+    """Place a separated part on the grid and name it: the library's form, else its code."""
+    rows, cols = np.nonzero(part.cells)
+    py = (rows + top + part.top).astype(np.int64)
+    px = (cols + left + part.left).astype(np.int64)
+    described = _describe(py, px, shape, library)
+    if described.apgcode == "unknown" and part.apgcode != "unknown":
+        described = replace(described, apgcode=part.apgcode, name=part.apgcode, kind=part.kind)
+    return (py, px), described
 
 
 def window(cells: NDArray[np.uint8], top: int, left: int, height: int,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.files import replacing
 from cybermesh_cli.seeds import fixed_rng
 from cybermesh_cli.stats import wilson
 from cybermesh_cli.sweeps.plan import PLAN_FILE
@@ -95,8 +96,8 @@ def aggregate(folder: Path) -> tuple[dict[str, Any], list[Point]]:
     return plan, points
 
 
-def write_report(folder: Path) -> Path:
-    """Write report.md and the plots into the sweep folder; return the report's path."""
+def write_report(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """Write report.md, report.csv and plots into the sweep folder; return it and its rows."""
     plan, points = aggregate(folder)
     lines = [f"# Sweep {plan['sweep_id']}", "",
              f"Spec `{plan['spec']}`, {len(plan['seeds'])} seeds, "
@@ -114,28 +115,39 @@ def write_report(folder: Path) -> Path:
                          f"[{rate_low:.3f}, {rate_high:.3f}] | {stat.mean:.4g} | "
                          f"[{low:.4g}, {high:.4g}] | {len(stat.values)} |")
         lines.append("")
-    _write_csv(folder / REPORT_CSV, points)
+    rows = table(points)
+    _write_csv(folder / REPORT_CSV, rows)
     for plot in _plots(folder, plan, points):
         lines += [f"![{plot}]({plot})", ""]
     report = folder / REPORT
-    report.write_text("\n".join(lines))
-    return report
+    with replacing(report) as partial:
+        partial.write_text("\n".join(lines))
+    return report, rows
 
 
-def _write_csv(path: Path, points: list[Point]) -> None:
+def table(points: list[Point]) -> list[dict[str, Any]]:
+    """Tabulate the report's figures, a row a grid point and criterion (report.csv, --json)."""
+    rows = []
+    for point in points:
+        for key, stat in sorted(point.criteria.items()):
+            rate_low, rate_high = stat.rate_interval()
+            mean_low, mean_high = stat.interval()
+            rows.append({"point": point.index, "params": point.params, "criterion": key,
+                         "passed": sum(stat.passed), "runs": len(stat.passed),
+                         "pass_rate": round(stat.pass_rate, 6), "rate_low": round(rate_low, 6),
+                         "rate_high": round(rate_high, 6), "mean": stat.mean,
+                         "mean_low": mean_low, "mean_high": mean_high})
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write the report's table as CSV, a row a grid point and criterion."""
     import csv
 
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["point", "params", "criterion", "passed", "runs", "pass_rate",
-                         "rate_low", "rate_high", "mean", "mean_low", "mean_high"])
-        for point in points:
-            for key, stat in sorted(point.criteria.items()):
-                writer.writerow([point.index, json.dumps(point.params), key, sum(stat.passed),
-                                 len(stat.passed), round(stat.pass_rate, 6),
-                                 *(round(v, 6) for v in stat.rate_interval()),
-                                 stat.mean, *stat.interval()])
+    with replacing(path) as partial, partial.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["point"])
+        writer.writeheader()
+        writer.writerows({**row, "params": json.dumps(row["params"])} for row in rows)
 
 
 def _plots(folder: Path, plan: dict[str, Any], points: list[Point]) -> list[str]:

@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
+from cybermesh_cli.files import read_regular
+from cybermesh_cli.paths import SCHEMAS_DIR
+from cybermesh_cli.spec import validate_mapping
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.memory import Memory, Recall, recall
 from cybermesh_cli.shards.routing import RoutingTables, route
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 
 MEMORY_FILE = "memory.safetensors"
 MEMORY_META = "memory.json"
+MAX_MEMORY_META_BYTES = 1 << 26  # the mesh, the embedder and every stored text
+MEMORY_SCHEMA = SCHEMAS_DIR / "memory.yaml"
 
 
 class MemoryLayer:
@@ -130,18 +136,53 @@ class RunMemory:
 
 
 def open_memory(folder: Path) -> RunMemory:
-    """Load what :func:`save_memory` kept in a run folder; one line if it is not there."""
+    """Load what :func:`save_memory` kept in a run folder; one line if it is not there.
+
+    memory.json is checked against ``schemas/memory.yaml`` and the tensors against it (shapes,
+    ranges, finite keys) before anything is built from them.
+    """
     if not (folder / MEMORY_FILE).is_file() or not (folder / MEMORY_META).is_file():
         raise InputError(f"{folder}: not a memory run (it needs {MEMORY_FILE} and "
                          f"{MEMORY_META}; run experiments/memory.yaml)")
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
+    meta_path, tensors_path = folder / MEMORY_META, folder / MEMORY_FILE
     try:
-        kept = load_file(str(folder / MEMORY_FILE))
-        meta = json.loads((folder / MEMORY_META).read_text())
-        mesh = Mesh(meta["rows"], meta["cols"], meta["neighbourhood"], meta["torus"])
-        tables = RoutingTables(mesh, kept["keys"], meta["horizon"])
-        memory = Memory.from_owners(mesh.size, meta["capacity"], kept["held"], kept["owners"])
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-        raise InputError(f"{folder}: unreadable memory ({exc})") from None
+        meta = json.loads(read_regular(meta_path, MAX_MEMORY_META_BYTES))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{meta_path}: unreadable ({exc})") from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{meta_path}: expected a JSON object")
+    validate_mapping(meta, MEMORY_SCHEMA, meta_path)
+    try:
+        kept = load_file(str(tensors_path))
+    except (OSError, ValueError, SafetensorError) as exc:
+        raise InputError(f"{tensors_path}: unreadable ({exc})") from None
+    _check_tensors(kept, meta, tensors_path)
+    mesh = Mesh(meta["rows"], meta["cols"], meta["neighbourhood"], meta["torus"])
+    tables = RoutingTables(mesh, kept["keys"], meta["horizon"])
+    memory = Memory.from_owners(mesh.size, meta["capacity"], kept["held"], kept["owners"])
     return RunMemory(tables, memory, kept["vectors"], list(meta["texts"]), meta)
+
+
+def _check_tensors(kept: dict[str, NDArray[Any]], meta: dict[str, Any], path: Path) -> None:
+    """Check the saved tensors against memory.json and each other; one line says what is off."""
+    def refuse(why: str) -> None:
+        raise InputError(f"{path}: {why}")
+
+    missing = {"vectors", "keys", "held", "owners"} - set(kept)
+    if missing:
+        refuse(f"no {', '.join(sorted(missing))} tensor")
+    vectors, keys, held, owners = (kept[n] for n in ("vectors", "keys", "held", "owners"))
+    bots, texts = meta["rows"] * meta["cols"], len(meta["texts"])
+    if vectors.ndim != 2 or len(vectors) != texts or vectors.dtype.kind != "f":
+        refuse(f"vectors must be {texts} float rows, one a text in {MEMORY_META}")
+    if keys.shape != (bots, vectors.shape[1]) or not np.isfinite(keys).all():
+        refuse(f"keys must be {bots} finite rows of {vectors.shape[1]} (a bot each)")
+    integer = held.dtype.kind in "iu" and owners.dtype.kind in "iu"
+    if held.ndim != 1 or owners.shape != held.shape or not integer:
+        refuse("held and owners must be integer lists of one length (an entry and its bot)")
+    if len(held) and (held.min() < 0 or held.max() >= texts or owners.min() < 0
+                      or owners.max() >= bots):
+        refuse(f"held entries must be texts 0 to {texts - 1} and owners bots 0 to {bots - 1}")

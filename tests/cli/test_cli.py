@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, cli
+from tests.conftest import REPO, assert_sweep_passed, cli
 
 
 def test_module_entry_point_and_help_list_the_commands():
@@ -17,11 +17,20 @@ def test_module_entry_point_and_help_list_the_commands():
 
 
 @pytest.mark.parametrize("args", [["run"], ["replay"], ["spec", "check"], ["runs", "list"],
-                                  ["gate", "validate"], ["gate", "security"]])
+                                  ["gate", "validate"], ["gate", "security"], ["sweep"],
+                                  ["sweep", "report"], ["sweep", "phase1"]])
 def test_every_command_explains_itself(args):
     for flag in ("--help", "-h"):
         done = cli(*args, flag, cwd=REPO)
         assert done.returncode == 0 and "Usage" in done.stdout, flag
+
+
+def test_sweep_report_is_its_own_command_and_a_spec_still_sweeps():
+    usage = {args: cli(*args, "--help", cwd=REPO).stdout for args in (
+        ("sweep",), ("sweep", "report"), ("sweep", "phase1"))}
+    assert "report" in usage[("sweep",)] and "run" in usage[("sweep",)]
+    assert "--json" in usage[("sweep", "report")] and "--seeds" not in usage[("sweep", "report")]
+    assert "--seeds" in usage[("sweep", "phase1")]
 
 
 def test_start_up_imports_no_heavy_library():
@@ -43,7 +52,8 @@ def test_bundled_specs_and_patterns_work_by_name_from_any_folder(tmp_path):
     assert done.returncode == 0 and (tmp_path / "g.rle").read_text().count("o") >= 3
     done = cli("sweep", "phase1", "--seeds", "0..1", "--backend", "serial", "--out", "out",
                cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    (folder,) = (tmp_path / "out").iterdir()
+    assert_sweep_passed(done, folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.rle", "out"]
     done = cli("ca", "step", "no-such-pattern", "-o", "x.rle", cwd=tmp_path)
     assert done.returncode == 2 and "no-such-pattern" in done.stderr

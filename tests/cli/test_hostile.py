@@ -78,6 +78,22 @@ def test_replay_refuses_a_forged_end_status_and_a_second_run_end(phase3_run):
     assert done.returncode == 2 and f":{len(lines) + 1}: 'run.end' after run.end" in done.stderr
 
 
+@pytest.mark.parametrize("forged_type", ["shard.teleported", "query.end"])
+def test_replay_refuses_an_event_of_a_type_the_phase_never_logs(phase3_run, tmp_path,
+                                                                 forged_type):
+    copy = tmp_path / "forged"
+    shutil.copytree(phase3_run, copy)
+    lines = (copy / "events.jsonl").read_bytes().splitlines(keepends=True)
+    index = next(i for i, raw in enumerate(lines) if b'"shard.caught"' in raw)
+    event = json.loads(lines[index])
+    event["type"] = forged_type  # an unknown type, then one another phase logs
+    lines[index] = json.dumps(event).encode() + b"\n"
+    (copy / "events.jsonl").write_bytes(b"".join(lines))
+    done = cli("replay", str(copy), cwd=tmp_path)
+    assert done.returncode == 1 and f"line {index + 1}, {forged_type}" in done.stdout
+    assert "types this phase logs" in done.stdout
+
+
 def test_a_sweep_name_cannot_leave_the_output_folder(tmp_path):
     for name in ("../escape", str(tmp_path / "abs"), "a/b"):
         done = cli("sweep", str(REPO / "experiments" / "phase0.yaml"), "--seeds", "0..1",
@@ -87,6 +103,7 @@ def test_a_sweep_name_cannot_leave_the_output_folder(tmp_path):
     assert not (tmp_path / "escape").exists() and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_serial_sweep_exits_130_and_resumes_every_run_once(tmp_path, sig):
     spec = tmp_path / "slow.yaml"  # a few seconds a run, no embedding model

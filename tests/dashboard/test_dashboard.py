@@ -77,6 +77,7 @@ def test_a_busy_port_moves_on_to_the_next_free_one():
     assert bind("127.0.0.1", 0).getsockname()[0] == "127.0.0.1"
 
 
+@pytest.mark.slow
 def test_the_page_draws_states_follows_gliders_and_acknowledges_every_frame(phase3_run):
     simulation = build_replay(phase3_run, WAVE, Registry(REPO / "adapters"))
     with EventLog(phase3_run / "dashboard.jsonl") as events:
@@ -129,6 +130,7 @@ def test_the_page_draws_states_follows_gliders_and_acknowledges_every_frame(phas
     assert sent == acked and len(sent) == stats.sent
 
 
+@pytest.mark.slow
 def test_dashboard_run_passes_its_criteria(tmp_path):
     run = run_spec(tmp_path, "phase7.yaml", "--set", "phase7.seconds=15")
     metrics = json.loads((run / "metrics.json").read_text())
@@ -146,6 +148,7 @@ def test_dashboard_run_passes_its_criteria(tmp_path):
     assert tampered.returncode == 1 and f"line {line}" in tampered.stdout
 
 
+@pytest.mark.slow
 def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):
     outside = cli("dashboard", str(REPO / "experiments" / "phase7.yaml"), "--replay",
                   str(tmp_path), cwd=tmp_path)
@@ -155,6 +158,7 @@ def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):
     assert "Traceback" not in outside.stderr + wrong.stderr
 
 
+@pytest.mark.slow
 def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
     root = phase3_run.parent.parent
     done = cli("dashboard", str(REPO / "experiments" / "phase7.yaml"), "--replay",
@@ -168,6 +172,7 @@ def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
     assert listed.returncode == 0, listed.stderr
 
 
+@pytest.mark.slow
 def test_the_page_queries_the_live_worlds_memory_and_draws_the_route(phase3_run):
     simulation = build_replay(phase3_run, WAVE, Registry(REPO / "adapters"))
     simulation.advance(400)

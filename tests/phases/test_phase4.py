@@ -8,10 +8,12 @@ import json
 
 import numpy as np
 import orjson
+import pytest
 
 from tests.conftest import cli, run_spec, tampered_copy
 
 
+@pytest.mark.slow
 def test_pulse_run_passes_and_replays(tmp_path):
     run = run_spec(tmp_path, "phase4.yaml")
     metrics = json.loads((run / "metrics.json").read_text())

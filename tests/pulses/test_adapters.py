@@ -34,6 +34,7 @@ def _soups(count: int = 30, size: int = 40) -> np.ndarray:
     return (np.random.default_rng(8).random((count, size, size)) < 0.35).astype(np.uint8)
 
 
+@pytest.mark.slow
 def test_training_reproduces_the_shipped_adapter_from_its_spec(tmp_path):
     registry = Registry(tmp_path)
     trained = train_adapter(_spec())

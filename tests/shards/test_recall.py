@@ -125,6 +125,7 @@ def memory_run(tmp_path_factory):
         "ivf.max_recall_gap_trained"))
 
 
+@pytest.mark.slow
 def test_memory_experiment_judges_its_goals_and_writes_recall_png(memory_run):
     _, run = memory_run
     metrics = json.loads((run / "metrics.json").read_text())
@@ -154,6 +155,7 @@ def test_memory_experiment_judges_its_goals_and_writes_recall_png(memory_run):
         assert min(row["stored"], row["dropped"], row["in_flight"]) >= 0
 
 
+@pytest.mark.slow
 def test_recall_cli_returns_k_hits_with_text_bot_similarity_and_hops(memory_run):
     root, run = memory_run
     done = cli("recall", str(run), "ships crossing the ocean", "--k", "7", "--json", cwd=root)
@@ -165,6 +167,7 @@ def test_recall_cli_returns_k_hits_with_text_bot_similarity_and_hops(memory_run)
     assert similarities == sorted(similarities, reverse=True)
 
 
+@pytest.mark.slow
 def test_recall_cli_answers_several_queries_with_one_embedder_and_prints_markup_as_is(
         memory_run):
     root, run = memory_run
@@ -182,6 +185,7 @@ def test_recall_cli_answers_several_queries_with_one_embedder_and_prints_markup_
 @pytest.mark.parametrize(("args", "message"), [
     (("--origin", "100"), "--origin 100: the mesh has bots 0 to 99"),
 ])
+@pytest.mark.slow
 def test_recall_cli_bad_input_is_one_line(memory_run, args, message):
     root, run = memory_run
     done = cli("recall", str(run), "text", *args, cwd=root)
@@ -195,6 +199,7 @@ def test_recall_on_a_run_without_memory_is_one_line(phase0_spec, tmp_path):
     assert done.returncode == 2 and "not a memory run" in done.stderr
 
 
+@pytest.mark.slow
 def test_replay_verifies_every_query_event_and_names_a_changed_hit(memory_run):
     root, run = memory_run
     done = cli("replay", str(run), cwd=root)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cybermesh_cli.substrate.detect import detect
+from cybermesh_cli.substrate.rle import read_rle
 from cybermesh_cli.substrate.rules import parse_rule
 from cybermesh_cli.substrate.separate import periodicity, separate, step_plane
 from tests.conftest import REPO, cli
@@ -68,16 +69,24 @@ def test_the_small_stepper_equals_the_reference(rule):
                           reference_step(padded, parsed.birth, parsed.survive, False))
 
 
+@pytest.mark.slow
 def test_a_soup_census_reproduces_catagolue_within_15_percent(tmp_path):
     """The issue's figure: 1000 soups, seed 1 (about 90 s on two cores)."""
-    done = cli("ca", "census", "--soups", "1000", "--seed", "1", "--json", cwd=tmp_path,
-               timeout=900)
+    done = cli("ca", "census", "--soups", "1000", "--seed", "1", "--json", "--haul", "h.txt",
+               cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["soups"] == 1000 and report["unknown_fraction"] < 0.01
     for row in report["comparison"]:
         assert abs(row["difference"]) <= 0.15, row
     assert report["counts"]["xp2_7"] > 0.85 * report["counts"]["xs4_33"]
+    header, table = (tmp_path / "h.txt").read_text().split("@CENSUS TABLE\n")
+    fields = dict(line.split(" ", 1) for line in header.splitlines() if line.startswith("@"))
+    counts = [(code, int(n)) for code, n in (line.split() for line in table.splitlines())]
+    named = {k: v for k, v in report["counts"].items() if k != "unknown"}
+    assert dict(counts) == named and [n for _, n in counts] == sorted(named.values(), reverse=True)
+    assert (fields["@RULE"], fields["@SYMMETRY"], fields["@NUM_SOUPS"]) == ("b3s23", "C1", "1000")
+    assert int(fields["@NUM_OBJECTS"]) == sum(named.values())
 
 
 def test_census_input_errors_are_one_line(tmp_path):
@@ -86,3 +95,55 @@ def test_census_input_errors_are_one_line(tmp_path):
     glider = str(REPO / "experiments" / "patterns" / "glider.rle")
     both = cli("ca", "census", glider, "--soups", "2", cwd=tmp_path)
     assert both.returncode == 2 and "not both" in both.stderr
+    haul = cli("ca", "census", glider, "--haul", "h.txt", cwd=tmp_path)
+    assert haul.returncode == 2 and "--soups" in haul.stderr and not (tmp_path / "h.txt").exists()
+
+
+RLE = REPO / "tests" / "data" / "rle"
+APART = ("copperhead", "coeship", "cross", "smiley", "roteightor", "34p14shuttle",
+         "queenbeeshuttle", "twinbeesshuttle", "p40bheptominoshuttle", "schickengine",
+         "pentadecathlon", "sidecar")  # parts 3 or more cells apart in some phase
+LONG_PERIODS = {"110p62": 62, "34p64": 64, "78p70": 70, "60p72": 72, "47p72": 72, "77p77": 77,
+                "126p781": 78, "122p801": 80, "114p84": 84, "84p87": 87, "49p88": 88,
+                "106p135": 135, "92p156": 156, "104p177": 177, "60p312": 312}
+
+
+def _answers(phases, orientations=8):
+    """Name what detect finds from each phase in each orientation (rotations, reflections)."""
+    seen = set()
+    for phase in phases:
+        for turn in range(orientations):
+            cells = np.rot90(phase, turn % 4)[:, ::-1] if turn >= 4 else np.rot90(phase, turn)
+            found = detect(np.pad(cells, 12), torus=False, separate_unknown=True)
+            seen.add(tuple(sorted(d.apgcode for d in found)))
+    return seen
+
+
+def test_every_library_object_gets_one_apgcode_in_every_phase_and_orientation():
+    named = 0
+    for path in sorted((REPO / "experiments" / "patterns").glob("*.rle")):
+        whole = periodicity(read_rle(path).cells)
+        if whole is None:
+            continue  # a gun or a methuselah: no object
+        assert _answers(whole.phases) == {(whole.apgcode,)}, path.name
+        named += 1
+    assert named >= 15
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", APART)
+def test_an_object_whose_parts_lie_apart_gets_one_apgcode_in_every_phase(name):
+    """Issue 27's misses: a copperhead, shuttles, a Schick engine... named whole every time."""
+    whole = periodicity(read_rle(RLE / f"{name}.rle").cells)
+    assert _answers(whole.phases) == {(whole.apgcode,)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(LONG_PERIODS))
+def test_oscillators_of_period_61_to_1000_are_named(name):
+    """The corpus's oscillators of periods 62-312 (the number after p in the file's name)."""
+    whole = periodicity(read_rle(RLE / f"{name}.rle").cells)
+    period = LONG_PERIODS[name]
+    assert whole is not None and whole.period == period
+    assert whole.apgcode.startswith(f"xp{period}_")
+    assert _answers(whole.phases[::max(1, period // 3)], orientations=8) == {(whole.apgcode,)}

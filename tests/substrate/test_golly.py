@@ -21,6 +21,8 @@ from cybermesh_cli.substrate.rle import Pattern, format_rle, parse_rle, read_rle
 from cybermesh_cli.substrate.rules import map_rule, parse_rule, parse_rule_spec
 from tests.conftest import REPO, cli, needs_program
 
+pytestmark = pytest.mark.slow  # run by `make test`, left out of `make check`
+
 BGOLLY = needs_program("bgolly", "golly")
 CORPUS = sorted((REPO / "tests" / "data" / "rle").glob("*.rle"))
 # Files where this tool and Golly part ways on purpose, each with the reason.
