@@ -155,6 +155,7 @@ def _invoke(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
