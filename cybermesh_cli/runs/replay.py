@@ -140,6 +140,8 @@ def _check_end(run_dir: Path, end: dict[str, Any], line: int) -> Divergence | No
         criteria = read_json(run_dir / METRICS_FILE).get("criteria", [])
     except (OSError, ValueError) as exc:
         raise InputError(f"{run_dir / METRICS_FILE}: unreadable ({exc})") from None
+    if not isinstance(criteria, list) or not all(isinstance(c, dict) for c in criteria):
+        raise InputError(f"{run_dir / METRICS_FILE}: criteria: expected a list of objects")
     verdict = "passed" if criteria and all(c.get("passed") for c in criteria) else "failed"
     if verdict == status:
         return None

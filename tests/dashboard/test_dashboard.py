@@ -161,8 +161,8 @@ def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):
 @pytest.mark.slow
 def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
     root = phase3_run.parent.parent
-    done = cli("dashboard", str(REPO / "experiments" / "phase7.yaml"), "--replay",
-               f"runs/{phase3_run.name}", "--minutes", "0.05", cwd=root)
+    done = cli("dashboard", "phase7", "--replay", f"runs/{phase3_run.name}", "--minutes",
+               "0.05", cwd=root)  # the bundled spec by name, from a folder without it
     assert done.returncode == 0, done.stderr
     assert "http://127.0.0.1:" in done.stderr and "frames" in done.stderr
     (folder,) = (root / "runs").glob("*-dashboard-replay")
