@@ -95,6 +95,8 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
         events.flush()
         try:
             result = driver.run(ctx)
+            if INTERRUPTED.is_set():  # a signal the phase swallowed: its figures are partial
+                raise KeyboardInterrupt
             outcome.criteria = evaluate(result.measured, thresholds)
             outcome.status = "passed" if all(c.passed for c in outcome.criteria) else "failed"
         except KeyboardInterrupt:
