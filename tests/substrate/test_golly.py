@@ -99,9 +99,9 @@ def test_golly_reads_what_this_tool_writes(tmp_path):
             target = tmp_path / path.name
             target.write_text(format_rle(pattern))
             rewritten.append((pattern, target))
+    (tmp_path / "out").mkdir()
     with ThreadPoolExecutor(4) as pool:
-        golly = list(pool.map(lambda item: _golly(item[1], 12, tmp_path / "out"),
-                              rewritten)) if (tmp_path / "out").mkdir() is None else []
+        golly = list(pool.map(lambda item: _golly(item[1], 12, tmp_path / "out"), rewritten))
     wrong = [target.name for (pattern, target), theirs in zip(rewritten, golly, strict=True)
              if theirs != _ours(pattern, 12)]
     assert len(rewritten) >= 1900 and wrong == []
