@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 # Debian programs the tests drive: Chromium for the dashboard's browser tests (Playwright cannot
-# download browsers here) and Golly's bgolly, the substrate's oracle.
-DEBIAN_PROGRAMS := chromium:chromium bgolly:golly
+# download browsers here), Golly's bgolly, the substrate's oracle, and g++, which builds lifelib
+# (Catagolue's apgcode encoder, the oracle of the period search) on first use.
+DEBIAN_PROGRAMS := chromium:chromium bgolly:golly g++:g++
 debian:
 	@missing="$$(for p in $(DEBIAN_PROGRAMS); do command -v $${p%%:*} >/dev/null 2>&1 || \
 		echo $${p##*:}; done)"; [ -z "$$missing" ] || { $(SUDO) apt-get update -qq && \

@@ -27,12 +27,11 @@ from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.seeds import Seeds
 from cybermesh_cli.spec import Spec
 from cybermesh_cli.stats import machine_load, percentile_ms
-from cybermesh_cli.substrate.detect import Detection, detect
+from cybermesh_cli.substrate.detect import Detection, detect, warm_up
 from cybermesh_cli.substrate.energy import EnergyField
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.library import ObjectForm, default_library
 from cybermesh_cli.substrate.rules import parse_rule
-from cybermesh_cli.substrate.separate import warm_up
 
 SECTION = "phase_1_ca_grid"
 HEADINGS = ((1, 1), (1, -1), (-1, -1), (-1, 1))  # (dy, dx) per 4 generations: SE SW NW NE
@@ -254,7 +253,7 @@ class Phase1:
     def run(self, ctx: RunContext) -> PhaseResult:
         """Glider propagation (logged tick by tick), then detection and energy."""
         settings = Settings.from_spec(ctx.spec)
-        warm_up()  # the period search's JIT compile must not land in a timed tick or scene
+        warm_up()  # detection's JIT compiles must not land in a timed tick or scene
         latencies: list[float] = []
         checkpoints = crossings = accurate = 0
         for event in glider_events(settings, ctx.seeds.child("gliders"), latencies,

@@ -5,7 +5,8 @@ never touch, stay one object). Clusters left unknown are then grouped again at t
 linking radius, and a group is accepted only if its union is exactly a library form (some
 pentadecathlon phases have parts 7 cells apart). On a torus, clusters that cross the edge are
 unwrapped. A cluster whose exact shape is not in the library is reported as unknown, never
-forced into a class.
+forced into a class. With ``separate_unknown``, clusters are then split and joined as
+apgsearch does, by interaction over the period and by envelope (:func:`detect`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from numpy.typing import NDArray
 
 from cybermesh_cli.substrate.library import Library, ObjectForm, default_library
 from cybermesh_cli.substrate.rules import CONWAY, Rule
-from cybermesh_cli.substrate.separate import PERIOD_BUDGET, Part, separate
+from cybermesh_cli.substrate.separate import PERIOD_BUDGET, Part, separate, step_plane
 
 Cluster = tuple[NDArray[np.int64], NDArray[np.int64]]  # its cells' rows and columns, unwrapped
+Candidate = tuple[list[int], NDArray[np.int64], NDArray[np.int64]]  # ids, cells unwrapped together
 CLUSTER_RADIUS = 2
 MAX_OBJECT_CELLS = 256  # larger clusters are reported unknown without a lookup
 MAX_REGROUP = 4  # unknown clusters tried together at once (a split phase has two or three)
@@ -126,8 +128,9 @@ def detect(
     With ``separate_unknown``, a cluster the library does not know is first split as apgsearch
     splits it (:func:`separate.separate`): a traffic light is four blinkers, and a periodic
     part outside the library is named by its apgcode rather than called unknown; then unknown
-    clusters are stepped with their neighbours (:func:`_joined`). Each period search may spend
-    ``period_budget`` cell updates (a timed detector gives it less).
+    clusters and spaceships are stepped with their neighbours (:func:`_joined`), and named
+    oscillators whose envelopes meet with theirs (:func:`_enveloped`). Each period search may
+    spend ``period_budget`` cell updates (a timed detector gives it less).
     """
     library = library or default_library()
     shape = (cells.shape[0], cells.shape[1])
@@ -136,6 +139,8 @@ def detect(
     if separate_unknown:
         clusters, found = _separated(clusters, found, shape, library, rule, period_budget)
         clusters, found = _joined(clusters, found, shape, library, rule, torus, period_budget)
+        clusters, found = _enveloped(clusters, found, shape, library, rule, torus,
+                                     period_budget)
     unknown = [i for i, d in enumerate(found) if d.apgcode == "unknown"]
     if len(unknown) < 2 or library.linking_radius <= CLUSTER_RADIUS:
         return found
@@ -156,13 +161,21 @@ def detect(
             if i in merged or i not in absorbed]
 
 
+def warm_up() -> None:
+    """Compile every step of detection now (two blinkers and a glider), so no timed call pays."""
+    scene = np.zeros((32, 32), np.uint8)
+    scene[4, 4:7] = scene[4, 9:12] = 1  # two blinkers in one cluster: split by interaction
+    scene[20:23, 20:23] = np.array([[0, 1, 0], [0, 0, 1], [1, 1, 1]], np.uint8)
+    detect(scene, separate_unknown=True)
+
+
 def _separated(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
                library: Library, rule: Rule, budget: int
                ) -> tuple[list[Cluster], list[Detection]]:
     """Replace each unknown cluster by its independent parts, each classified."""
     out_clusters, out_found = [], []
     for (cy, cx), detection in zip(clusters, found, strict=True):
-        if detection.apgcode != "unknown" or len(cy) > MAX_OBJECT_CELLS:
+        if detection.apgcode != "unknown" or len(cy) > MAX_JOINED_CELLS:
             out_clusters.append((cy, cx))
             out_found.append(detection)
             continue
@@ -179,34 +192,159 @@ def _separated(clusters: list[Cluster], found: list[Detection], shape: tuple[int
 def _joined(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
             library: Library, rule: Rule, torus: bool, budget: int
             ) -> tuple[list[Cluster], list[Detection]]:
-    """Join an unknown cluster with its neighbours when together they repeat, then split them.
+    """Join an unknown cluster or a spaceship with its neighbours when together they repeat.
 
     An object whose parts are more than two cells apart in the generation looked at (a
-    copperhead, a shuttle) falls into several clusters that never repeat alone. Clusters
-    within :data:`ENVELOPE_RADIUS` of an unknown one are stepped together; if they repeat,
-    :func:`separate.separate` splits them into the parts that evolve independently over the
-    period, as apgsearch does, and names each: the answer no longer depends on the phase.
+    copperhead, a shuttle) falls into several clusters that never repeat alone, or into a
+    glider in flight between its reflectors. Clusters within :data:`ENVELOPE_RADIUS` of an
+    unknown one or a spaceship are stepped together; if they repeat, :func:`separate.separate`
+    splits them into the parts that evolve independently over the period, as apgsearch does,
+    and names each: the answer no longer depends on the phase.
     """
-    unknown = {i for i, d in enumerate(found) if d.apgcode == "unknown"}
+    unknown = {i for i, d in enumerate(found) if d.apgcode == "unknown" or d.kind == "spaceship"}
     if not unknown:
         return clusters, found
+    near, far = (_neighbourhoods(clusters, shape, torus, radius)
+                 for radius in (ENVELOPE_RADIUS, 2 * ENVELOPE_RADIUS))
+    groups = []
+    for seed in sorted(unknown):
+        tries = [group for group in (near.get(seed), far.get(seed)) if group is not None]
+        if tries and len(tries[0][0]) >= 2:
+            groups.append(tries if len(tries) < 2 or tries[1][0] != tries[0][0] else tries[:1])
+    return _resplit(groups, clusters, found, shape, library, rule, budget)
+
+
+def _neighbourhoods(clusters: list[Cluster], shape: tuple[int, int], torus: bool,
+                    radius: int) -> dict[int, Candidate]:
+    """Each cluster's group: the clusters linked to it by bounding-box gaps of ``radius`` cells.
+
+    Boxes rather than cells, so a wide radius costs the number of clusters squared, not the
+    radius squared a cell; a box gap never exceeds the cells' gap, so no neighbour is missed.
+    On a torus each member is unwrapped next to the one that reached it. Groups past
+    :data:`MAX_JOINED` clusters or :data:`MAX_JOINED_CELLS` cells are left out.
+    """
+    low = np.array([(cy.min(), cx.min()) for cy, cx in clusters], np.int64)
+    high = np.array([(cy.max(), cx.max()) for cy, cx in clusters], np.int64)
+    shifts = np.array([-1, 0, 1] if torus else [0], np.int64)
+    sizes = np.array(shape, np.int64)
+    # gap[k, i, j, axis]: from box i to box j moved by shifts[k] turns of the torus on that axis
+    moved_low = low[None, None, :, :] + shifts[:, None, None, None] * sizes
+    moved_high = high[None, None, :, :] + shifts[:, None, None, None] * sizes
+    gap = np.maximum(0, np.maximum(moved_low - high[None, :, None, :],
+                                   low[None, :, None, :] - moved_high))
+    best = gap.argmin(axis=0)  # (i, j, axis): the turn that brings j nearest to i
+    near = gap.min(axis=0).max(axis=2) <= radius
+    groups: dict[int, Candidate] = {}
+    placed: set[int] = set()
+    for seed in range(len(clusters)):
+        if seed in placed:
+            continue
+        offsets = {seed: np.zeros(2, np.int64)}
+        queue = [seed]
+        while queue:
+            i = queue.pop()
+            for j in np.flatnonzero(near[i]).tolist():
+                if j not in offsets:
+                    offsets[j] = offsets[i] + shifts[best[i, j]] * sizes
+                    queue.append(j)
+        ids = sorted(offsets)
+        placed.update(ids)
+        if len(ids) > MAX_JOINED or sum(len(clusters[i][0]) for i in ids) > MAX_JOINED_CELLS:
+            continue
+        cy = np.concatenate([clusters[i][0] + offsets[i][0] for i in ids])
+        cx = np.concatenate([clusters[i][1] + offsets[i][1] for i in ids])
+        groups.update(dict.fromkeys(ids, (ids, cy, cx)))
+    return groups
+
+
+def _enveloped(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
+               library: Library, rule: Rule, torus: bool, budget: int
+               ) -> tuple[list[Cluster], list[Detection]]:
+    """Join named objects whose envelopes over their periods come within two cells, then split.
+
+    A figure eight three cells from a pentadecathlon is two objects in this generation and
+    one in another, where their cells meet. apgsearch groups cells by their envelope (every
+    cell alive at some generation of the period), so its answer never depends on the phase:
+    oscillators are stepped over their period, and clusters whose envelopes come within the
+    clustering radius are split again by :func:`separate.separate`. A group that does not
+    repeat on its own is a piece of something larger (a phase of Achim's p11 looks like
+    blocks and blinkers): every cluster within :data:`ENVELOPE_RADIUS` of it is tried with it.
+    """
+    periods = [_oscillator_period(d) for d in found]
+    if not any(periods):
+        return clusters, found
+    envelope = np.zeros(shape, np.uint8)
+    for (cy, cx), period in zip(clusters, periods, strict=True):
+        ey, ex = _envelope(cy, cx, period, rule) if period else (cy, cx)
+        envelope[ey % shape[0], ex % shape[1]] = 1
+    owner = _owners(clusters, shape)
+    wider = _neighbourhoods(clusters, shape, torus, ENVELOPE_RADIUS)
+    groups = []
+    for ey, ex in _split(envelope, torus, CLUSTER_RADIUS):
+        mine = owner[ey % shape[0], ex % shape[1]]
+        ids = sorted(set(mine[mine >= 0].tolist()))
+        if 2 <= len(ids) <= MAX_JOINED and any(periods[i] for i in ids) and \
+                all(found[i].apgcode != "unknown" for i in ids):
+            tries = [(ids, ey[mine >= 0], ex[mine >= 0])] + ([wider[ids[0]]] if ids[0] in wider
+                                                            else [])
+            groups.append([t for t in tries if len(t[1]) <= MAX_JOINED_CELLS])
+    return _resplit(groups, clusters, found, shape, library, rule, budget)
+
+
+def _oscillator_period(detection: Detection) -> int:
+    """Return a named oscillator's period (its apgcode is ``xp<period>_...``), else 0."""
+    code = detection.apgcode
+    return int(code[2:code.index("_")]) if code.startswith("xp") and "_" in code else 0
+
+
+def _envelope(cy: NDArray[np.int64], cx: NDArray[np.int64], period: int, rule: Rule
+              ) -> Cluster:
+    """Every cell an oscillator occupies over its period (it grows a cell a generation at most)."""
+    room = min(period, ENVELOPE_RADIUS)
+    top, left = int(cy.min()) - room, int(cx.min()) - room
+    cells = np.zeros((int(cy.max()) - top + room + 1, int(cx.max()) - left + room + 1), np.uint8)
+    cells[cy - top, cx - left] = 1
+    union = cells.copy()
+    for _ in range(period - 1):
+        cells = step_plane(cells, rule)
+        union |= cells
+    rows, cols = np.nonzero(union)
+    return rows.astype(np.int64) + top, cols.astype(np.int64) + left
+
+
+def _owners(clusters: list[Cluster], shape: tuple[int, int]) -> NDArray[np.int64]:
+    """Mark each live cell of the grid with the index of its cluster (-1 where dead)."""
     owner = np.full(shape, -1, np.int64)
     for index, (cy, cx) in enumerate(clusters):
         owner[cy % shape[0], cx % shape[1]] = index
+    return owner
+
+
+def _resplit(groups: list[list[Candidate]], clusters: list[Cluster], found: list[Detection],
+             shape: tuple[int, int], library: Library, rule: Rule, budget: int
+             ) -> tuple[list[Cluster], list[Detection]]:
+    """Separate each group of clusters as one pattern: the first of its candidates that repeats.
+
+    A group none of whose candidates repeats (within the budget) is left as it was.
+    """
     replaced: dict[int, list[tuple[Cluster, Detection]]] = {}
-    for cy, cx in _split((owner >= 0).astype(np.uint8), torus, ENVELOPE_RADIUS):
-        ids = sorted(set(owner[cy % shape[0], cx % shape[1]].tolist()))
-        if not unknown & set(ids) or not 2 <= len(ids) <= MAX_JOINED or \
-                len(cy) > MAX_JOINED_CELLS:
-            continue
-        top, left = int(cy.min()), int(cx.min())
-        box = np.zeros((int(cy.max()) - top + 1, int(cx.max()) - left + 1), np.uint8)
-        box[cy - top, cx - left] = 1
-        parts = separate(box, rule, budget=budget)
-        if any(part.apgcode == "unknown" for part in parts):
-            continue  # together they do not repeat either: leave them as they were
-        replaced[ids[0]] = [_named_part(part, top, left, shape, library) for part in parts]
-        replaced.update({i: [] for i in ids[1:]})
+    tried: set[tuple[int, ...]] = set()
+    for candidates in groups:
+        for ids, cy, cx in candidates:
+            if replaced.keys() & set(ids):
+                break
+            if tuple(ids) in tried:
+                continue
+            tried.add(tuple(ids))
+            top, left = int(cy.min()), int(cx.min())
+            box = np.zeros((int(cy.max()) - top + 1, int(cx.max()) - left + 1), np.uint8)
+            box[cy - top, cx - left] = 1
+            parts = separate(box, rule, budget=budget)
+            if all(part.apgcode != "unknown" for part in parts):
+                replaced[ids[0]] = [_named_part(part, top, left, shape, library)
+                                    for part in parts]
+                replaced.update({i: [] for i in ids[1:]})
+                break
     if not replaced:
         return clusters, found
     pairs = [pair for i, pair in enumerate(zip(clusters, found, strict=True))

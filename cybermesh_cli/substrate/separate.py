@@ -168,11 +168,6 @@ def _same(cells: Cells, top: int, left: int, start: Cells) -> bool:
     return True
 
 
-def warm_up() -> None:
-    """Compile the period search now (a blinker), so no timed detection pays for the JIT."""
-    periodicity(np.ones((1, 3), np.uint8))
-
-
 def _origin(cells: Cells) -> tuple[int, int]:
     rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
     return int(rows[0]), int(cols[0])
@@ -201,15 +196,49 @@ def separate(cells: Cells, rule: Rule = CONWAY, max_period: int = MAX_PERIOD,
         return [_part(cells, 0, 0, None)]
     margin = _reach(whole)
     frame = np.pad(cells, margin)
-    labels, count = ndimage.label(frame, structure=_EIGHT)
-    groups = _independent(frame, labels, count, whole.period, rule)
-    found = _periodic_groups(frame, labels, groups, whole, rule, (max_period, budget))
+    masks = _loosest_split(frame, whole, rule, (whole.period, budget))  # a part repeats with it
     parts = []
-    for group, period in found:
-        mine = np.isin(labels, list(group)).astype(np.uint8) & frame
+    for mine, period in masks:
         rows, cols = np.flatnonzero(mine.any(axis=1)), np.flatnonzero(mine.any(axis=0))
         parts.append(_part(trim(mine), int(rows[0]) - margin, int(cols[0]) - margin, period))
     return sorted(parts, key=lambda p: (p.top, p.left))
+
+
+def _loosest_split(frame: Cells, whole: Periodicity, rule: Rule, search: tuple[int, int]
+                   ) -> list[tuple[Cells, Periodicity]]:
+    """Split a periodic pattern starting from the phase where it falls into the most pieces.
+
+    Parts of one pattern that never interact may touch in some phases (killer toads, two
+    spaceships flying in tandem), so the pieces of the generation given are too coarse there,
+    and the answer must not depend on the phase. Each part found in the loosest phase is
+    stepped alone to the generation given, where its cells are taken; should the parts not
+    tile that generation exactly, the generation given is split instead.
+    """
+    states = [frame]
+    for _ in range(whole.period - 1):
+        states.append(step_plane(states[-1], rule))
+    counts = [int(ndimage.label(state, structure=_EIGHT)[1]) for state in states]
+    loosest = max(range(len(states)), key=lambda k: (counts[k], -k))
+    if loosest == 0:
+        return _split_from(frame, whole, rule, search)
+    masks = []
+    for mine, period in _split_from(states[loosest], whole, rule, search):
+        for _ in range(whole.period - loosest):
+            mine = step_plane(mine, rule)
+        masks.append((np.roll(mine, (-whole.move[0], -whole.move[1]), axis=(0, 1)), period))
+    if np.array_equal(np.sum([mask for mask, _ in masks], axis=0), frame):
+        return masks
+    return _split_from(frame, whole, rule, search)
+
+
+def _split_from(start: Cells, whole: Periodicity, rule: Rule, search: tuple[int, int]
+                ) -> list[tuple[Cells, Periodicity]]:
+    """Group the 8-connected pieces of ``start`` into periodic, independent parts (masks)."""
+    labels, count = ndimage.label(start, structure=_EIGHT)
+    groups = _independent(start, labels, count, whole.period, rule)
+    found = _periodic_groups(start, labels, groups, whole, rule, search)
+    return [(np.isin(labels, list(group)).astype(np.uint8) & start, period)
+            for group, period in found]
 
 
 def _periodic_groups(frame: Cells, labels: NDArray[np.int32], groups: list[set[int]],

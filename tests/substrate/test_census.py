@@ -138,6 +138,22 @@ def test_an_object_whose_parts_lie_apart_gets_one_apgcode_in_every_phase(name):
     assert _answers(whole.phases) == {(whole.apgcode,)}
 
 
+# Named by phase before envelopes: parts that touch in some phases (killer toads, a flotilla),
+# oscillators whose envelopes meet (figure eight on pentadecathlon), gliders in flight, a
+# phase of Achim's p11 that looks like blocks and blinkers, halves 20 cells apart (centinal).
+ENVELOPED = ("figureeightonpentadecathlon", "pentadecathlononsnacker", "moldonpentadecathlon",
+             "figureeighton34p13", "killertoads", "lwssonhwss", "achimsp11", "p42glidershuttle",
+             "244p3", "quasar2", "centinal", "zweiback", "sealtagalong")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENVELOPED)
+def test_objects_whose_envelopes_meet_get_one_apgcode_in_every_phase(name):
+    """Six phases spread over the period, each in 8 orientations: one answer, the whole's."""
+    whole = periodicity(read_rle(RLE / f"{name}.rle").cells)
+    assert _answers(whole.phases[::max(1, whole.period // 6)]) == {(whole.apgcode,)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LONG_PERIODS))
 def test_oscillators_of_period_61_to_1000_are_named(name):
