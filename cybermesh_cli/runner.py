@@ -14,7 +14,7 @@ from rich.console import Console
 from cybermesh_cli.criteria import Criterion, evaluate, load_thresholds
 from cybermesh_cli.device import pick_device
 from cybermesh_cli.errors import InputError
-from cybermesh_cli.interrupts import INTERRUPTED
+from cybermesh_cli.interrupts import INTERRUPTED, acknowledge
 from cybermesh_cli.phases import load_driver, preflight
 from cybermesh_cli.phases.base import PhaseResult, RunContext, peak_memory_mb
 from cybermesh_cli.runs.events import EventLog
@@ -100,16 +100,19 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
             outcome.criteria = evaluate(result.measured, thresholds)
             outcome.status = "passed" if all(c.passed for c in outcome.criteria) else "failed"
         except KeyboardInterrupt:
+            acknowledge()
             outcome.status = "interrupted"
             log.warning("interrupted at tick %d", ctx.tick)
         except InputError as exc:
             if not INTERRUPTED.is_set():
                 outcome.error = str(exc)
                 raise
+            acknowledge()
             outcome.status = "interrupted"  # an embedder or loader wrapped the interrupt
             log.warning("interrupted (surfaced as %s)", type(exc).__name__)
         except Exception as exc:  # a bug: keep the run folder consistent, log the traceback
             if INTERRUPTED.is_set():  # a signal that surfaced as another error (Numba's)
+                acknowledge()
                 outcome.status = "interrupted"
                 log.warning("interrupted at tick %d (surfaced as %s)", ctx.tick,
                             type(exc).__name__)

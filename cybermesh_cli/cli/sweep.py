@@ -108,7 +108,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
     from cybermesh_cli.files import lock_folder
     from cybermesh_cli.sweeps.plan import expand, parse_grid, parse_seeds
 
-    from cybermesh_cli.interrupts import catch_interrupts, exit_interrupted
+    from cybermesh_cli.interrupts import acknowledge, catch_interrupts, exit_interrupted
 
     from cybermesh_cli.paths import spec_path as resolve_spec
     from cybermesh_cli.phases import preflight
@@ -154,6 +154,7 @@ def _run(spec_path: Path, seeds: str, grid: list[str], workers: int | None, addr
                 if fail_fast and failed and backend == "serial":
                     break
         except KeyboardInterrupt:
+            acknowledge()
             progress.stop()
             console.print(f"[yellow]interrupted[/]: {len(results)} runs finished; the same "
                           "command resumes with the rest", highlight=False)

@@ -153,10 +153,12 @@ def run_ray(plan: Plan, runs: list[PlannedRun], folder: Path, workers: int,
             address: str | None, gpus_per_run: float,
             cancel: Callable[[], bool]) -> Iterator[RunResult]:
     """Ray tasks, one CPU each (``gpus_per_run`` GPUs too); a local Ray unless ``address``."""
+    from cybermesh_cli.interrupts import catch_interrupts
     from cybermesh_cli.sweeps.cluster import connect, quiet
 
     shipped = shipment(Path(plan.spec))
     connect(address, workers, gpus_per_run, folder / RAY_LOG, ONE_THREAD)
+    catch_interrupts()  # Ray's driver installs its own SIGTERM handler (a stack dump, exit 134)
     import ray  # after connect: Ray reads its authentication settings when first imported
 
     try:
