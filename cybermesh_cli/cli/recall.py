@@ -29,12 +29,19 @@ def recall(
     """
     from cybermesh_cli.errors import InputError
     from cybermesh_cli.extras import require
-    from cybermesh_cli.runs.replay import resolve_run
+    from cybermesh_cli.runs.replay import resolve_run, run_status
     from cybermesh_cli.shards.embedders import make_embedder
-    from cybermesh_cli.world.memory import open_memory
+    from cybermesh_cli.world.memory import MEMORY_FILE, open_memory
 
     folder = resolve_run(run_dir)
+    status = run_status(folder)
+    if status == "interrupted" and not (folder / MEMORY_FILE).is_file():
+        raise InputError(f"{folder}: the run was interrupted before it saved its memory")
     memory = open_memory(folder)
+    if status == "interrupted":
+        Console(stderr=True).print(f"note: {folder} was interrupted after it saved its memory; "
+                                   "the mesh holds everything stored, its queries were cut short",
+                                   markup=False, highlight=False, soft_wrap=True)
     bots = memory.tables.mesh.size
     if origin >= bots:
         raise InputError(f"--origin {origin}: the mesh has bots 0 to {bots - 1}")

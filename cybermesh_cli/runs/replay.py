@@ -103,7 +103,7 @@ def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = Non
             f"line {read.truncated_line} is torn (the run was killed mid-write); "
             f"read {len(events)} complete events up to tick {report.last_tick}"
         )
-        recorded = _manifest_status(run_dir)
+        recorded = run_status(run_dir)
         if recorded in ("passed", "failed"):  # a finished run's log was whole: it was cut since
             report.divergence = Divergence(
                 report.last_tick, read.truncated_line, "events.jsonl",
@@ -122,8 +122,8 @@ def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = Non
     return report
 
 
-def _manifest_status(run_dir: Path) -> str | None:
-    """The status the run's manifest recorded, if it can be read."""
+def run_status(run_dir: Path) -> str | None:
+    """Return the status the run's manifest recorded, if it can be read."""
     try:
         status = read_json(run_dir / MANIFEST_FILE).get("status")
     except (OSError, ValueError):
@@ -180,17 +180,24 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
         report.notes.append(f"phase {spec.phase} logs no re-simulated state")
         return
     wanted = set(driver.replayed_types)
+    clock: dict[str, Sequence[str]] = getattr(driver, "wall_clock_keys", {})
     logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
     expected_stream = driver.resimulate(spec, events, run_dir)
     for line, event in logged:
-        expected = _next_expected(expected_stream, run_dir)
+        try:
+            expected = _next_expected(expected_stream, run_dir)
+        except MissingInput:
+            if complete:
+                raise
+            report.notes.append(f"the run ended before it saved what re-simulation needs: its "
+                                f"{report.verified} events up to line {line - 1} agree, the "
+                                "rest is read, not re-simulated")
+            return
         if expected is None:
             report.divergence = Divergence(event["tick"], line, event["type"], None,
                                            event["payload"])
             return
-        if (expected.tick, expected.type, expected.payload) != (
-            event["tick"], event["type"], event["payload"]
-        ):
+        if not _same(expected, event, clock.get(event["type"], ())):
             report.divergence = Divergence(event["tick"], line, event["type"],
                                            {"tick": expected.tick, "type": expected.type,
                                             **expected.payload},
@@ -205,6 +212,27 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
         report.divergence = Divergence(missing.tick, None, missing.type, missing.payload, None)
 
 
+def _same(expected: Event, event: dict[str, Any], clock_keys: Sequence[str]) -> bool:
+    """Whether a logged event is the re-simulated one: the same tick, type and payload.
+
+    Keys that hold wall-clock measurements (``clock_keys``) cannot be recomputed: they must be
+    there, as finite non-negative numbers; every other key must be equal, and no key may be
+    missing or extra.
+    """
+    payload = event["payload"]
+    if (expected.tick, expected.type) != (event["tick"], event["type"]) or \
+            not isinstance(payload, dict) or payload.keys() != expected.payload.keys():
+        return False
+    for key, value in payload.items():
+        if key in clock_keys:
+            if isinstance(value, bool) or not isinstance(value, int | float) or \
+                    not 0 <= value < float("inf"):
+                return False
+        elif value != expected.payload[key]:
+            return False
+    return True
+
+
 def _unknown_type(events: list[dict[str, Any]], known: set[str]) -> Divergence | None:
     """The first event of a type this phase never logs: a divergence at its line."""
     for line, event in enumerate(events, start=1):
@@ -215,11 +243,18 @@ def _unknown_type(events: list[dict[str, Any]], known: set[str]) -> Divergence |
     return None
 
 
+class MissingInput(InputError):
+    """A stored input the re-simulation needs is not in the run folder."""
+
+
 def _next_expected(stream: Iterator[Event], run_dir: Path) -> Event | None:
     """The next re-simulated event; a missing or corrupt stored input is bad input, not a
     divergence."""
     try:
         return next(stream, None)
+    except FileNotFoundError as exc:
+        raise MissingInput(f"{run_dir}: a stored input the re-simulation needs is missing or "
+                           f"corrupt ({exc.filename} is missing)") from None
     except (OSError, ValueError, KeyError, SafetensorError) as exc:
         raise InputError(f"{run_dir}: a stored input the re-simulation needs is missing or "
                          f"corrupt ({type(exc).__name__}: {exc})") from None

@@ -78,6 +78,47 @@ def test_replay_refuses_a_forged_end_status_and_a_second_run_end(phase3_run):
     assert done.returncode == 2 and f":{len(lines) + 1}: 'run.end' after run.end" in done.stderr
 
 
+@pytest.fixture(scope="module")
+def phase1_run(tmp_path_factory):
+    return run_spec(tmp_path_factory.mktemp("summaries"), "phase1.yaml")
+
+
+def _add_key(payload):
+    payload["bonus"] = 1
+
+
+def _raise_accuracy(payload):
+    payload["correct"] -= 1
+
+
+def _clock_as_text(payload):
+    payload["p99_latency_ms"] = "fast"
+
+
+def _drop_key(payload):
+    del payload["half_life_measured"]
+
+
+@pytest.mark.parametrize("kind, change", [
+    ("detection.summary", _add_key), ("detection.summary", _raise_accuracy),
+    ("detection.summary", _clock_as_text), ("energy.summary", _drop_key)])
+def test_replay_recomputes_the_summaries_and_refuses_a_forged_one(phase1_run, tmp_path, kind,
+                                                                   change):
+    """A summary is recomputed from the seed; a forged one diverges at its line.
+
+    A value, an extra or missing key, or a timing that is not a number: only the timings
+    themselves are not compared.
+    """
+    run = tmp_path / "run"
+    shutil.copytree(phase1_run, run)
+    forged, line, _ = tampered_copy(run, lambda raw: kind.encode() in raw,
+                                    lambda event: change(event["payload"]))
+    done = cli("replay", str(forged), cwd=forged.parent)
+    assert done.returncode == 1 and f"line {line}, {kind}" in done.stdout, done.stdout
+    whole = cli("replay", str(phase1_run), cwd=phase1_run.parent)
+    assert whole.returncode == 0, whole.stdout
+
+
 @pytest.mark.parametrize("forged_type", ["shard.teleported", "query.end"])
 def test_replay_refuses_an_event_of_a_type_the_phase_never_logs(phase3_run, tmp_path,
                                                                  forged_type):

@@ -9,6 +9,7 @@ from tests.conftest import needs
 needs("ml", "index")
 
 import json
+import shutil
 
 import faiss
 import numpy as np
@@ -213,6 +214,53 @@ def test_replay_verifies_every_query_event_and_names_a_changed_hit(memory_run):
         lambda e: e["payload"]["hits"].__setitem__(0, e["payload"]["hits"][0] + 1))
     done = cli("replay", str(copy), cwd=root)
     assert done.returncode == 1 and f"line {line}, query.end" in done.stdout
+
+
+def _interrupted_copy(run, target, keep_memory):
+    """Copy a memory run as a signal leaves it: in its queries, or before it saved its memory.
+
+    The log is cut there and ends in run.end status interrupted; the manifest says so; there
+    are no criteria.
+    """
+    shutil.copytree(run, target)
+    lines = (target / "events.jsonl").read_bytes().splitlines(keepends=True)
+    if keep_memory:
+        cut = [i for i, line in enumerate(lines) if b'"query.end"' in line][40]
+    else:  # the world's events are logged, then the memory is saved, then the queries run
+        cut = next(i for i, line in enumerate(lines) if b'"query.probe"' in line) - 1
+    end = json.loads(lines[-1])
+    end.update(seq=cut + 1, tick=json.loads(lines[cut])["tick"])
+    end["payload"].update(status="interrupted", events=cut + 2)
+    (target / "events.jsonl").write_bytes(b"".join(lines[:cut + 1]) + json.dumps(end).encode()
+                                          + b"\n")
+    manifest = json.loads((target / "manifest.json").read_text())
+    (target / "manifest.json").write_text(json.dumps({**manifest, "status": "interrupted"}))
+    (target / "metrics.json").unlink()
+    if not keep_memory:
+        for name in ("memory.safetensors", "memory.json"):
+            (target / name).unlink()
+    return target
+
+
+@pytest.mark.slow
+def test_an_interrupted_memory_run_replays_its_prefix_and_recall_says_so(memory_run, tmp_path):
+    root, run = memory_run
+    saved = _interrupted_copy(run, tmp_path / "saved", keep_memory=True)
+    done = cli("replay", str(saved), cwd=tmp_path)
+    assert done.returncode == 0 and "interrupted" in done.stdout, done.stdout + done.stderr
+    lines = (saved / "events.jsonl").read_bytes().splitlines()
+    replayed = sum(1 for line in lines if any(t in line for t in (
+        b'"query.end"', b'"query.probe"', b'"memory.stored"', b'"memory.consolidated"')))
+    assert f"re-simulation verified {replayed} events" in done.stdout
+    asked = cli("recall", str(saved), "a query", "--json", cwd=tmp_path)
+    assert asked.returncode == 0 and "was interrupted after it saved its memory" in asked.stderr
+    assert len(json.loads(asked.stdout)["hits"]) == 10
+    early = _interrupted_copy(run, tmp_path / "early", keep_memory=False)
+    done = cli("replay", str(early), cwd=tmp_path)
+    assert done.returncode == 0 and "ended before it saved what re-simulation needs" in \
+        done.stdout, done.stdout + done.stderr
+    asked = cli("recall", str(early), "a query", cwd=tmp_path)
+    assert asked.returncode == 2 and "interrupted before it saved its memory" in asked.stderr
 
 
 def test_a_memory_that_forgets_fails_recall_against_everything_stored():
