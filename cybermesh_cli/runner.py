@@ -117,17 +117,27 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
                 log.warning("interrupted at tick %d (surfaced as %s)", ctx.tick,
                             type(exc).__name__)
             else:
-                outcome.error = f"{type(exc).__name__}: {exc}"
+                outcome.error = cannot_write(exc) if isinstance(exc, OSError) else \
+                    f"{type(exc).__name__}: {exc}"
                 log.error("run failed:\n%s", traceback.format_exc())
         finally:
-            events.emit("run.end", events.last_tick, {"status": outcome.status,
-                                                       "error": outcome.error,
-                                                       "events": events.count + 1})
+            try:
+                events.emit("run.end", events.last_tick, {"status": outcome.status,
+                                                           "error": outcome.error,
+                                                           "events": events.count + 1})
+                events.flush()
+            except OSError as exc:  # a full disk: the log stays cut, the manifest says why
+                outcome.status, outcome.error = "error", cannot_write(exc)
             record.manifest.update(ctx.manifest_notes)
             record.manifest["seeding"]["streams"] = ctx.seeds.drawn()
             _finish(record, outcome, result, time.perf_counter() - start)
             logging.getLogger(log.name).handlers.clear()
     return outcome
+
+
+def cannot_write(exc: OSError) -> str:
+    """One line for a failed write: the file and the reason (a full disk, a size limit)."""
+    return f"{exc.filename or 'a run file'}: cannot write ({exc.strerror or exc})"
 
 
 def _load() -> list[float] | None:
@@ -148,6 +158,8 @@ def _finish(record: RunRecord, outcome: RunOutcome, result: PhaseResult, seconds
         criteria_total=len(outcome.criteria),
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
+    if outcome.error:
+        record.manifest["error"] = outcome.error
     record.manifest.setdefault("load", {})["end"] = _load()
     record.save_manifest()
     write_json(

@@ -35,14 +35,14 @@ def dashboard(
 ) -> None:
     """Serve frames over a WebSocket and the page that draws them; logs every frame and ack."""
     import asyncio
-    from datetime import UTC, datetime
 
-    from cybermesh_cli.dashboard.server import Dashboard, Running
+    from cybermesh_cli.dashboard.server import Dashboard, Running, bind
     from cybermesh_cli.dashboard.simulation import build_live, build_replay
     from cybermesh_cli.errors import InputError
     from cybermesh_cli.paths import resource
     from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.runs.events import EventLog
+    from cybermesh_cli.runs.record import new_run_folder
     from cybermesh_cli.runs.replay import resolve_run
     from cybermesh_cli.paths import spec_path
     from cybermesh_cli.spec import load_spec
@@ -59,9 +59,8 @@ def dashboard(
         simulation = build_replay(resolve_run(replay), block["wave"], registry)
     else:
         simulation = build_live(resource(block["world"]), block["wave"], registry, console)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = runs_root / f"{stamp}-dashboard{'-replay' if replay else ''}"
-    folder.mkdir(parents=True, exist_ok=False)
+    sock = bind(host, port)  # a bad host or a taken port is refused before any folder is made
+    folder = new_run_folder(runs_root, f"dashboard{'-replay' if replay else ''}")
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] serving on {escape(host)}: reachable from other "
                       "machines")
@@ -69,7 +68,7 @@ def dashboard(
         events.emit("run.start", -1, {"name": f"dashboard {spec.name}", "phase": 7,
                                       "replay": str(replay) if replay else None})
         served = Dashboard(simulation, events, fps or block["fps"], block["ticks_per_frame"])
-        running = Running(served, host, port)
+        running = Running(served, host, port, sock)
         console.print(f"dashboard: [bold]{escape(running.url)}[/]  (log: "
                       f"{escape(str(folder))}/events.jsonl; "
                       "Ctrl-C stops)", highlight=False)

@@ -65,7 +65,7 @@ def run(
         exit_interrupted()
     if outcome.status == "error":
         console.print(f"[bold red]error:[/] {escape(str(outcome.error))} (traceback in "
-                      f"{escape(str(record.dir))}/run.log)")
+                      f"{escape(str(record.dir))}/run.log)", soft_wrap=True)
         raise typer.Exit(1)
     if outcome.status == "failed":
         failed = [c.key for c in outcome.criteria if not c.passed]

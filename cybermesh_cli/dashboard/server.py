@@ -12,6 +12,8 @@ backend's and the page's events correlate one for one.
 from __future__ import annotations
 
 import asyncio
+import errno
+import math
 import socket
 import time
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from cybermesh_cli.runs.events import EventLog
 
 STATIC = Path(__file__).parent / "static"
 MAX_TICKS_PER_FRAME = 64
+MAX_MESSAGE_BYTES = 64 * 1024  # a client's acknowledgement or command; larger ends its socket
 
 
 @dataclass
@@ -164,28 +167,36 @@ class Dashboard:
             except (WebSocketDisconnect, RuntimeError):
                 client.ready.set()
                 return
-            if "ack" in message:
-                self._ack(client, message)
-            elif message.get("cmd") == "pause":
-                self.paused = True
-            elif message.get("cmd") == "resume":
-                self.paused = False
-            elif message.get("cmd") == "speed":
-                self.ticks_per_frame = max(1, min(MAX_TICKS_PER_FRAME, int(message["value"])))
+            except orjson.JSONDecodeError:
+                continue  # not JSON: ignored, as a command it does not know
+            if isinstance(message, dict):
+                self._command(client, message)
+
+    def _command(self, client: Client, message: dict[str, Any]) -> None:
+        """Act on one acknowledgement or command; a malformed one is ignored."""
+        if isinstance(message.get("ack"), int):
+            self._ack(client, message)
+        elif message.get("cmd") in ("pause", "resume"):
+            self.paused = message["cmd"] == "pause"
+        elif message.get("cmd") == "speed" and isinstance(message.get("value"), int):
+            self.ticks_per_frame = max(1, min(MAX_TICKS_PER_FRAME, message["value"]))
 
     def _ack(self, client: Client, message: dict[str, Any]) -> None:
-        seq = int(message["ack"])
+        seq = message["ack"]
         sent = client.sent.pop(seq, None)
         if sent is None:
             return
         rtt = self.now_ms() - sent[0]
-        matched = list(message.get("events", [])) == sent[1]
+        matched = message.get("events", []) == sent[1]
+        drawn = message.get("drawn_ms")
+        drawn_ms = round(float(drawn), 3) if isinstance(drawn, int | float) and \
+            not isinstance(drawn, bool) and math.isfinite(drawn) else None
         self.stats.acked += 1
         self.stats.mismatched += not matched
         self.stats.rtt_ms.append(rtt)
         self.events.emit("dashboard.ack", self.tick, {
             "client": client.id, "seq": seq, "rtt_ms": round(rtt, 3), "events_match": matched,
-            "drawn_ms": message.get("drawn_ms")})
+            "drawn_ms": drawn_ms})
 
 
 def create_app(dashboard: Dashboard) -> FastAPI:
@@ -216,7 +227,11 @@ def create_app(dashboard: Dashboard) -> FastAPI:
 
 
 def bind(host: str, port: int, attempts: int = 20) -> socket.socket:
-    """Bind a listening socket; port 0 picks a free one; "address in use" tries the next port."""
+    """Bind a listening socket; port 0 picks a free one; "address in use" tries the next port.
+
+    Any other failure (an address this machine does not have, a name that does not resolve)
+    is the host's fault, and says so.
+    """
     last: OSError | None = None
     for offset in range(attempts if port else 1):
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -225,22 +240,23 @@ def bind(host: str, port: int, attempts: int = 20) -> socket.socket:
             sock.bind((host, port + offset if port else 0))
         except OSError as exc:
             sock.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise InputError(f"--host {host}: cannot listen there ({exc})") from None
             last = exc
             continue
         sock.listen(128)
         return sock
-    from cybermesh_cli.errors import InputError
-
     raise InputError(f"--port {port}: no free port in {port}..{port + attempts - 1} ({last})")
 
 
 class Running:
     """The server and the simulation clock on a background thread (for runs and tests)."""
 
-    def __init__(self, dashboard: Dashboard, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Bind now (so the URL is known), serve once :meth:`start` is called."""
+    def __init__(self, dashboard: Dashboard, host: str = "127.0.0.1", port: int = 0,
+                 sock: socket.socket | None = None) -> None:
+        """Bind now (or take ``sock``, already bound), so the URL is known; serve on start."""
         self.dashboard = dashboard
-        self.sock = bind(host, port)
+        self.sock = sock or bind(host, port)
         address = self.sock.getsockname()
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{address[1]}/"
         self._thread: Any = None
@@ -256,7 +272,7 @@ class Running:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         config = uvicorn.Config(create_app(self.dashboard), log_level="warning", lifespan="off",
-                                ws_ping_interval=None)
+                                ws_ping_interval=None, ws_max_size=MAX_MESSAGE_BYTES)
         self._server = uvicorn.Server(config)
         producer = asyncio.create_task(self.dashboard.produce(self._stop))
         serving = asyncio.create_task(self._server.serve(sockets=[self.sock]))

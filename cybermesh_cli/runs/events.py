@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -35,6 +36,7 @@ class EventLog:
         """Open ``path`` for appending; it must not exist yet (logs are never rewritten)."""
         self.path = path
         self._file: BinaryIO = path.open("xb")
+        self.failure: OSError | None = None  # the write that failed (a full disk): it ends the log
         self._seq = 0
         self._start = time.monotonic()
         self.last_tick = -1
@@ -54,7 +56,7 @@ class EventLog:
             "type": type_,
             "payload": payload or {},
         }
-        self._file.write(orjson.dumps(event, option=_DUMP_OPTIONS))
+        self._guarded(self._file.write, orjson.dumps(event, option=_DUMP_OPTIONS))
         self._seq += 1
         self.last_tick = max(self.last_tick, tick)
         return self._seq - 1
@@ -70,13 +72,29 @@ class EventLog:
 
     def flush(self) -> None:
         """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""
-        self._file.flush()
+        self._guarded(self._file.flush)
+
+    def _guarded(self, write: Callable[..., Any], *args: Any) -> None:
+        """Write; a failure names this file, and every later write raises it again."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            write(*args)
+        except OSError as exc:
+            exc.filename = str(self.path)
+            self.failure = exc
+            raise
 
     def close(self) -> None:
-        """Flush and close the file."""
-        if not self._file.closed:
-            self._file.flush()
-            self._file.close()
+        """Flush and close the file (after a failed write, what is left is given up)."""
+        if self._file.closed:
+            return
+        try:
+            if self.failure is None:  # a failed write was raised where it happened
+                self.flush()
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()
 
     def __enter__(self) -> EventLog:
         """Use as a context manager that always closes the file."""

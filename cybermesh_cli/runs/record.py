@@ -61,15 +61,22 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
     return data
 
 
-def new_run_id(runs_dir: Path, spec: Spec) -> str:
-    """``<UTC time>-<spec name>-s<seed>``, with a numeric suffix if that folder exists."""
+def new_run_folder(runs_dir: Path, name: str) -> Path:
+    """Make ``<UTC time>-<name>`` in ``runs_dir``, with a numeric suffix if it is taken.
+
+    The folder is made here, so two processes starting in the same second never share one.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = re.sub(r"[^a-z0-9_.-]", "-", f"{stamp}-{spec.name}-s{spec.seed}".lower())
-    candidate, n = base, 1
-    while (runs_dir / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+    base = re.sub(r"[^a-z0-9_.-]", "-", f"{stamp}-{name}".lower())
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        folder = runs_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(f"{runs_dir}: 10,000 folders named {base}")
 
 
 @dataclass
@@ -83,10 +90,13 @@ class RunRecord:
     def create(cls, runs_dir: Path, spec: Spec, manifest: dict[str, Any],
                run_id: str | None = None) -> RunRecord:
         """Make the folder (named ``run_id``, or a fresh id), write the spec and manifest."""
-        runs_dir.mkdir(parents=True, exist_ok=True)
-        run_id = run_id or new_run_id(runs_dir, spec)
-        folder = runs_dir / run_id
-        folder.mkdir()
+        if run_id is None:
+            folder = new_run_folder(runs_dir, f"{spec.name}-s{spec.seed}")
+        else:
+            runs_dir.mkdir(parents=True, exist_ok=True)
+            folder = runs_dir / run_id
+            folder.mkdir()
+        run_id = folder.name
         (folder / SPEC_FILE).write_text(spec.to_yaml())
         record = cls(dir=folder, manifest={"id": run_id, **manifest})
         record.save_manifest()

@@ -1,5 +1,6 @@
 """A write that fails (the file-size limit of a full disk) keeps the user's old file whole."""
 
+import json
 import resource
 import signal
 import subprocess
@@ -61,3 +62,34 @@ def test_runs_export_on_a_full_disk_keeps_the_old_file(tmp_path, run_folder):
                          str(run_folder.parent), "-o", str(target)], cwd=tmp_path,
                         capture_output=True, text=True, timeout=300, check=False)
     assert ok.returncode == 0 and target.read_bytes() != OLD  # uncapped, it is replaced
+
+
+def test_a_run_on_a_full_disk_ends_error_naming_its_log_and_stays_consistent(tmp_path):
+    done = _cybermesh_capped(tmp_path, 3000, "run", "phase0")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (run,) = (tmp_path / "runs").iterdir()
+    message = f"{run.name}/events.jsonl: cannot write (File too large)"
+    assert message in " ".join(done.stderr.split()), done.stderr
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "error" and "events.jsonl: cannot write" in manifest["error"]
+    assert json.loads((run / "metrics.json").read_text())["status"] == "error"
+    assert not [p for p in run.iterdir() if p.name.endswith(".partial")]
+    replayed = subprocess.run([sys.executable, "-m", "cybermesh_cli", "replay", str(run)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              check=False)
+    assert replayed.returncode == 0 and "is torn" in replayed.stdout, replayed.stdout
+
+
+@pytest.fixture(scope="module")
+def phase3_run(tmp_path_factory):
+    return run_spec(tmp_path_factory.mktemp("phase3"), "phase3.yaml", "--set",
+                    "duration.ticks=60", failing=("delivery.min_delivered_lower_ci",
+                                                  "delivery.min_right_bot_lower_ci"))
+
+
+def test_replay_export_on_a_full_disk_keeps_the_old_file(tmp_path, phase3_run):
+    target = tmp_path / "run.gif"
+    target.write_bytes(OLD)
+    done = _cybermesh_capped(tmp_path, 2000, "replay", str(phase3_run), "--export",
+                             str(target))
+    _assert_kept(target, done)

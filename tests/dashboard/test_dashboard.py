@@ -158,6 +158,51 @@ def test_dashboard_command_refuses_bad_input_in_one_line(tmp_path, phase3_run):
     assert "Traceback" not in outside.stderr + wrong.stderr
 
 
+def test_a_bad_host_is_named_and_nothing_is_written(tmp_path):
+    with pytest.raises(InputError, match="--host 10.255.255.1: cannot listen there"):
+        bind("10.255.255.1", 0)  # an address this machine does not have
+    taken = bind("127.0.0.1", 0)
+    try:
+        for args, message in ((("--host", "no-such-host.invalid"), "--host no-such-host.invalid"),
+                              (("--port", str(taken.getsockname()[1]), "--host", "127.0.0.1"),
+                               None)):
+            done = cli("dashboard", "phase7", *args, "--minutes", "0.01", cwd=tmp_path)
+            if message is None:  # a taken port moves on to the next free one
+                assert done.returncode == 0, done.stderr
+                continue
+            assert done.returncode == 2 and message in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()
+    finally:
+        taken.close()
+
+
+def test_run_folders_started_in_the_same_second_never_collide(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cybermesh_cli.runs.record import new_run_folder
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: new_run_folder(tmp_path, "dashboard"), range(24)))
+    assert len(set(made)) == 24 and all(folder.is_dir() for folder in made)
+
+
+def test_acknowledgements_are_bounded_and_malformed_messages_ignored(tmp_path):
+    from cybermesh_cli.dashboard.server import Client
+
+    with EventLog(tmp_path / "events.jsonl") as events:
+        board = Dashboard(_Still(), events, fps=2, ticks_per_frame=1)
+        board.clients[0] = client = Client(0)
+        board.publish({"tick": 1}, [])
+        for message in ({"ack": "1"}, {"ack": None}, {"cmd": "speed", "value": "9" * 5000},
+                        {"cmd": "speed", "value": [1]}, {"cmd": "jump"}, {"ack": 1,
+                        "drawn_ms": "x" * 100_000, "events": {"a": 1}}):
+            board._command(client, message)
+    assert board.ticks_per_frame == 1 and board.stats.acked == 1 and board.stats.mismatched == 1
+    lines = (tmp_path / "events.jsonl").read_bytes().splitlines()
+    (ack,) = [orjson.loads(x) for x in lines if b'"dashboard.ack"' in x]
+    assert ack["payload"]["drawn_ms"] is None and len(max(lines, key=len)) < 1000
+
+
 @pytest.mark.slow
 def test_dashboard_command_serves_a_replay_for_a_while_and_logs_it(phase3_run):
     root = phase3_run.parent.parent
