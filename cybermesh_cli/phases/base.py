@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import resource
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +106,7 @@ class PhaseDriver(Protocol):
 
     phase: int
     replayed_types: Sequence[str]
-    logged_types: Sequence[str]  # the other types it logs: wall-clock figures, summaries
+    logged_types: Mapping[str, Sequence[str]]  # the other types it logs, with their keys
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Run the experiment, emitting events, and return what it measured."""

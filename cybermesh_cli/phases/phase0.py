@@ -119,7 +119,7 @@ class Phase0:
 
     phase = 0
     replayed_types = ("soak.sample", "state.digest")
-    logged_types = ("setup.checked",)  # logged, not re-simulated
+    logged_types = {"setup.checked": ("missing_docs", "tools", "unpinned")}  # keys
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Check docs, tools and pins, then soak the event log and replay it in-process."""

@@ -249,7 +249,7 @@ class Phase1:
     phase = 1
     replayed_types = ("state.digest", "glider.crossed", "glider.checkpoint",
                       "detection.summary", "energy.summary")
-    logged_types = ()
+    logged_types: dict[str, tuple[str, ...]] = {}
     wall_clock_keys = {"detection.summary": ("max_latency_ms", "median_latency_ms",
                                              "p99_latency_ms")}  # replay checks their form
 

@@ -189,7 +189,7 @@ class Phase2:
 
     phase = 2
     replayed_types = ("shard.hop", "shard.end")
-    logged_types = ("stress.sample",)  # logged, not re-simulated
+    logged_types = {"stress.sample": ("routed", "rss_mb")}  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, route every trial (logging each hop), sweep, time, stress."""

@@ -34,7 +34,8 @@ class Phase3:
     replayed_types = ("state.digest", "shard.injected", "shard.hop", "shard.delivered",
                       "shard.caught", "shard.handed", "shard.dropped", "carrier.launched",
                       "scale.size")
-    logged_types = ("scale.timing",)  # logged, not re-simulated
+    logged_types = {"scale.timing": ("side", "seconds", "cpu_seconds", "rss_mb",
+                                     "rss_before_mb")}  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed the corpus, then run the world for duration.ticks (or duration.minutes)."""

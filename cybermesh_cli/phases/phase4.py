@@ -153,7 +153,8 @@ class Phase4:
     phase = 4
     replayed_types = ("switch.check", "persistence.trial", "pulse.start", "pulse.end",
                       "wave.front", "state.digest")
-    logged_types = ("pulse.latency",)  # logged, not re-simulated
+    logged_types = {"pulse.latency": ("total_p50_ms", "total_p95_ms", "load_p50_ms",
+                                      "switch_apply_p50_ms")}  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Copy the adapters into the run, then measure switching, persistence, latency, wave."""

@@ -129,7 +129,8 @@ class Phase5:
 
     phase = 5
     replayed_types = ("load.k", "load.overload")
-    logged_types = ("load.wallclock",)  # logged, not re-simulated
+    logged_types = {"load.wallclock": ("k", "delivered", "dropped", "latency_p50_ms",
+                                       "latency_p95_ms", "shards_per_s")}  # not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed the corpus, run every K and the overload burst, judge against the limit."""

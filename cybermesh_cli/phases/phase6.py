@@ -158,7 +158,8 @@ class Phase6:
 
     phase = 6
     replayed_types = ("hints.arm", "hints.gossip", "hints.decay")
-    logged_types = ("hints.timing",)  # logged, not re-simulated
+    logged_types = {"hints.timing": ("workload", "plain_cpu_s", "hints_cpu_s", "overhead",
+                                     "overhead_ci95", "pairs")}  # logged, not re-simulated
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, route both workloads with and without hints, time the arms side by side."""

@@ -44,7 +44,10 @@ class Phase7:
 
     phase = 7
     replayed_types = WORLD_EVENTS
-    logged_types = ("dashboard.frame", "dashboard.ack", "dashboard.dropped")  # not re-simulated
+    logged_types = {  # logged, not re-simulated
+        "dashboard.frame": ("client", "seq", "bytes", "sent_ms", "events"),
+        "dashboard.ack": ("client", "seq", "rtt_ms", "events_match", "drawn_ms"),
+        "dashboard.dropped": ("client", "seq", "replaced_by")}
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Serve the live world, watch it in Chromium, and measure frames end to end."""

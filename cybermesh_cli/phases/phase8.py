@@ -346,7 +346,9 @@ class Phase8:
 
     phase = 8
     replayed_types = ("memory.stored", "memory.consolidated", "query.probe", "query.end")
-    logged_types = ("shard.injected", "shard.handed", "shard.dropped")  # logged, not re-simulated
+    logged_types = {  # logged, not re-simulated
+        "shard.injected": ("shard", "text", "bot"), "shard.dropped": ("shard", "bot", "reason"),
+        "shard.handed": ("shard", "carrier", "bot", "reason")}
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Embed, store, settle, query at every probe count, compare, sweep, plot."""

@@ -7,7 +7,7 @@ samples) and compares them one for one with the log, naming the first tick that 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,7 +66,7 @@ class Resimulator(Protocol):
     """What replay needs of a phase: the event types it re-creates, and how, and the others."""
 
     replayed_types: Sequence[str]
-    logged_types: Sequence[str]
+    logged_types: Mapping[str, Sequence[str]]  # each with its payload's keys
 
     def resimulate(self, spec: Spec, events: Sequence[dict[str, Any]],
                    run_dir: Path) -> Iterator[Event]:
@@ -174,6 +174,8 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
     driver = resimulator(spec.phase)
     report.divergence = _unknown_type(events, {*RUN_TYPES, *driver.replayed_types,
                                                *driver.logged_types})
+    if report.divergence is None:
+        report.divergence = _misshapen(events, driver.logged_types)
     if report.divergence is not None:
         return
     if not driver.replayed_types:
@@ -231,6 +233,17 @@ def _same(expected: Event, event: dict[str, Any], clock_keys: Sequence[str]) -> 
         elif value != expected.payload[key]:
             return False
     return True
+
+
+def _misshapen(events: list[dict[str, Any]], keys: Mapping[str, Sequence[str]]
+               ) -> Divergence | None:
+    """The first logged (not re-simulated) event whose payload lacks a key or has another."""
+    for line, event in enumerate(events, start=1):
+        wanted = keys.get(event["type"])
+        if wanted is not None and set(event["payload"]) != set(wanted):
+            return Divergence(event["tick"], line, event["type"], {"keys": sorted(wanted)},
+                              {"keys": sorted(event["payload"])})
+    return None
 
 
 def _unknown_type(events: list[dict[str, Any]], known: set[str]) -> Divergence | None:

@@ -119,6 +119,23 @@ def test_replay_recomputes_the_summaries_and_refuses_a_forged_one(phase1_run, tm
     assert whole.returncode == 0, whole.stdout
 
 
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_replay_refuses_a_logged_event_with_a_key_too_many_or_too_few(tmp_path, change):
+    """Events replay cannot recompute (wall-clock figures, checks) still have their keys."""
+    run = run_spec(tmp_path, "phase0.yaml")
+
+    def forge(event):
+        if change == "extra":
+            event["payload"]["verdict"] = "all good"
+        else:
+            del event["payload"]["tools"]
+
+    forged, line, _ = tampered_copy(run, lambda raw: b'"setup.checked"' in raw, forge)
+    done = cli("replay", str(forged), cwd=tmp_path)
+    assert done.returncode == 1 and f"line {line}, setup.checked" in done.stdout, done.stdout
+    assert cli("replay", str(run), cwd=tmp_path).returncode == 0
+
+
 @pytest.mark.parametrize("forged_type", ["shard.teleported", "query.end"])
 def test_replay_refuses_an_event_of_a_type_the_phase_never_logs(phase3_run, tmp_path,
                                                                  forged_type):
