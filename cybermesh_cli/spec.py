@@ -89,7 +89,7 @@ MAX_CORPUS_BYTES = 1 << 23  # the 4,096-topic corpus is 1.6 MB
 MAX_YAML_DEPTH = 32
 
 
-def check_yaml_shape(text: str, path: Path) -> None:
+def check_yaml_shape(text: str, path: Path | str) -> None:
     """Refuse aliases and deep nesting before building anything.
 
     A 600-byte file of nested aliases ("billion laughs") expands to gigabytes when walked, and
@@ -114,7 +114,7 @@ def check_yaml_shape(text: str, path: Path) -> None:
         raise _yaml_error(path, exc) from None
 
 
-def _yaml_error(path: Path, exc: yaml.YAMLError) -> InputError:
+def _yaml_error(path: Path | str, exc: yaml.YAMLError) -> InputError:
     """One line for a YAML error, with the line and column where the parser knows them."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark
@@ -171,6 +171,15 @@ def validate_mapping(
     raise InputError(f"{where}: {message}{more}")
 
 
+def parse_value(raw: str, where: str) -> Any:
+    """Parse one value given on the command line as YAML, bounded as spec files are."""
+    check_yaml_shape(raw, where)
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(where, exc) from None
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Return a copy of ``data`` with each ``a.b=value`` applied; values parse as YAML scalars."""
     result = copy.deepcopy(dict(data))
@@ -178,12 +187,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
         key, sep, raw = item.partition("=")
         if not sep or not key or any(not part for part in key.split(".")):
             raise InputError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. duration.ticks=100")
-        try:
-            value = yaml.safe_load(raw) if raw else ""
-        except yaml.YAMLError as exc:
-            raise InputError(f"--set {item!r}: value is not valid YAML ({exc})") from None
+        value = parse_value(raw, f"--set {key}") if raw else ""
         node: dict[str, Any] = result
         parts = key.split(".")
+        if len(parts) > MAX_YAML_DEPTH:
+            raise InputError(f"--set {key[:60]}...: nested deeper than {MAX_YAML_DEPTH} levels")
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
             if not isinstance(child, dict):

@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.spec import parse_value
 
 PLAN_FILE = "sweep.json"
 FINISHED = ("passed", "failed", "error")  # a run with one of these statuses is not run again
@@ -79,7 +79,7 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
             raise InputError(f"--grid {item!r}: expected KEY.PATH=V1,V2,..., e.g. phase1.seed=1,2")
         if key in grid:
             raise InputError(f"--grid {item!r}: {key} is given twice")
-        grid[key] = [yaml.safe_load(v) for v in raw.split(",")]
+        grid[key] = [parse_value(v, f"--grid {key}") for v in raw.split(",")]
     return grid
 
 
@@ -90,6 +90,9 @@ def expand(spec: Path, seeds: tuple[int, ...], grid: dict[str, list[Any]],
         raise InputError(f"--name {name!r}: a sweep name is one folder name (letters, digits, "
                          "'.', '_', '-'; no '/' or '..')")
     keys = list(grid)
+    if math.prod(len(values) for values in grid.values()) * len(seeds) > MAX_RUNS:
+        raise InputError(f"--grid: {' x '.join(str(len(v)) for v in grid.values())} points x "
+                         f"{len(seeds)} seeds is more than {MAX_RUNS:,} runs in one sweep")
     points = [dict(zip(keys, values, strict=True))
               for values in itertools.product(*(grid[k] for k in keys))]
     runs = [PlannedRun(f"p{index}-s{seed}", seed, index,

@@ -177,6 +177,23 @@ def test_sizes_and_paths_that_cannot_work_are_one_line_before_anything_is_alloca
     assert "Traceback" not in done.stderr
 
 
+DEEP = "[" * 3000 + "]" * 3000
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "phase0", "--set", f"phase0.x={DEEP}"), "--set phase0.x: line 1: nested deeper"),
+    (("run", "phase0", "--set", ".".join(["a"] * 3000) + "=1"), "nested deeper than 32"),
+    (("sweep", "phase0", "--grid", f"phase0.x={DEEP}"), "--grid phase0.x: line 1: nested"),
+    (("sweep", "phase0", "--grid", "phase0.x=" + ",".join(map(str, range(2000))), "--grid",
+      "phase0.y=" + ",".join(map(str, range(2000)))), "2000 x 2000 points x 10 seeds"),
+    (("sweep", "phase0", "--grid", "phase0.x=[1,"), "--grid phase0.x: YAML syntax error"),
+])
+def test_set_and_grid_values_are_bounded_before_they_are_expanded(tmp_path, args, message):
+    done = cli(*args, cwd=tmp_path, timeout=30)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()
+
+
 def _retensor(folder, change):
     from safetensors.numpy import load_file, save_file
 
