@@ -60,6 +60,7 @@ def preflight(spec: Spec) -> None:
     block = spec.data.get(f"phase{spec.phase}", {})
     _check_corpus(spec, block)
     _check_ollama(spec, block)
+    _check_rule(spec, block)
     if spec.phase == 3:
         from cybermesh_cli.world import WorldConfig
 
@@ -67,6 +68,17 @@ def preflight(spec: Spec) -> None:
             WorldConfig.from_block(spec.block("phase3"))
         except InputError as exc:
             raise InputError(f"{spec.path}: phase3.{exc}") from None
+
+
+def _check_rule(spec: Spec, block: Any) -> None:
+    """Refuse a rule string the substrate cannot run, before a run folder is made."""
+    from cybermesh_cli.substrate.rules import parse_rule
+
+    if isinstance(block, dict) and isinstance(block.get("rule"), str):
+        try:
+            parse_rule(block["rule"])
+        except InputError as exc:
+            raise InputError(f"{spec.path}: phase{spec.phase}.rule: {exc}") from None
 
 
 def _check_corpus(spec: Spec, block: Any) -> None:

@@ -62,6 +62,8 @@ BAD = [
     ("missing phase block", GOOD.split("phase0:\n  living_docs")[0], [], "phase0: missing"),
     ("bad name", GOOD.replace("name: phase0-setup", "name: Phase Zero"), [], "name"),
     ("not utf-8", b"name: \xff\xfe\n", [], "cannot read"),
+    ("a rule the substrate cannot run", (REPO / "experiments" / "phase1.yaml").read_text(),
+     ["--set", "phase1.rule=B9/S23"], "phase1.rule: rule 'B9/S23'"),
 ]
 
 
