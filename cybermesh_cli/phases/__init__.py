@@ -61,6 +61,7 @@ def preflight(spec: Spec) -> None:
     _check_corpus(spec, block)
     _check_ollama(spec, block)
     _check_rule(spec, block)
+    _check_adapters(spec, block)
     if spec.phase == 3:
         from cybermesh_cli.world import WorldConfig
 
@@ -68,6 +69,22 @@ def preflight(spec: Spec) -> None:
             WorldConfig.from_block(spec.block("phase3"))
         except InputError as exc:
             raise InputError(f"{spec.path}: phase3.{exc}") from None
+
+
+def _check_adapters(spec: Spec, block: Any) -> None:
+    """Refuse an adapter the registry lacks, or holds pickled or broken, before a run folder."""
+    if not isinstance(block, dict) or not isinstance(block.get("registry"), str):
+        return
+    from cybermesh_cli.paths import resource
+    from cybermesh_cli.pulses.registry import Registry
+
+    registry = Registry(resource(block["registry"]))
+    for key in ("adapter", "other_adapter"):
+        if isinstance(block.get(key), str):
+            try:
+                registry.info(block[key])
+            except InputError as exc:
+                raise InputError(f"{spec.path}: phase{spec.phase}.{key}: {exc}") from None
 
 
 def _check_rule(spec: Spec, block: Any) -> None:

@@ -64,6 +64,8 @@ BAD = [
     ("not utf-8", b"name: \xff\xfe\n", [], "cannot read"),
     ("a rule the substrate cannot run", (REPO / "experiments" / "phase1.yaml").read_text(),
      ["--set", "phase1.rule=B9/S23"], "phase1.rule: rule 'B9/S23'"),
+    ("an adapter the registry lacks", (REPO / "experiments" / "phase4.yaml").read_text(),
+     ["--set", "phase4.adapter=nope"], "phase4.adapter: "),
 ]
 
 
