@@ -162,4 +162,4 @@ def test_oscillators_of_period_61_to_1000_are_named(name):
     period = LONG_PERIODS[name]
     assert whole is not None and whole.period == period
     assert whole.apgcode.startswith(f"xp{period}_")
-    assert _answers(whole.phases[::max(1, period // 3)], orientations=8) == {(whole.apgcode,)}
+    assert _answers(whole.phases[::max(1, period // 2)], orientations=8) == {(whole.apgcode,)}
