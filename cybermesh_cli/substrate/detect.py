@@ -204,57 +204,74 @@ def _joined(clusters: list[Cluster], found: list[Detection], shape: tuple[int, i
     unknown = {i for i, d in enumerate(found) if d.apgcode == "unknown" or d.kind == "spaceship"}
     if not unknown:
         return clusters, found
-    near, far = (_neighbourhoods(clusters, shape, torus, radius)
-                 for radius in (ENVELOPE_RADIUS, 2 * ENVELOPE_RADIUS))
+    boxes = _Boxes(clusters, shape, torus)
     groups = []
     for seed in sorted(unknown):
-        tries = [group for group in (near.get(seed), far.get(seed)) if group is not None]
+        tries = [group for group in (boxes.group(seed, radius) for radius in (
+            ENVELOPE_RADIUS, 2 * ENVELOPE_RADIUS)) if group is not None]
         if tries and len(tries[0][0]) >= 2:
             groups.append(tries if len(tries) < 2 or tries[1][0] != tries[0][0] else tries[:1])
     return _resplit(groups, clusters, found, shape, library, rule, budget)
 
 
-def _neighbourhoods(clusters: list[Cluster], shape: tuple[int, int], torus: bool,
-                    radius: int) -> dict[int, Candidate]:
-    """Each cluster's group: the clusters linked to it by bounding-box gaps of ``radius`` cells.
+class _Boxes:
+    """The clusters' bounding boxes, to find a cluster's neighbours by box gaps.
 
-    Boxes rather than cells, so a wide radius costs the number of clusters squared, not the
-    radius squared a cell; a box gap never exceeds the cells' gap, so no neighbour is missed.
-    On a torus each member is unwrapped next to the one that reached it. Groups past
-    :data:`MAX_JOINED` clusters or :data:`MAX_JOINED_CELLS` cells are left out.
+    Boxes rather than cells, so a wide radius costs the number of clusters, not the radius
+    squared a cell; a box gap never exceeds the cells' gap, so no neighbour is missed. Up to
+    :data:`ALL_PAIRS` clusters every gap is computed at once; beyond, a cluster's gaps are
+    computed when a group reaches it, so memory follows the clusters, never their pairs.
     """
-    low = np.array([(cy.min(), cx.min()) for cy, cx in clusters], np.int64)
-    high = np.array([(cy.max(), cx.max()) for cy, cx in clusters], np.int64)
-    shifts = np.array([-1, 0, 1] if torus else [0], np.int64)
-    sizes = np.array(shape, np.int64)
-    # gap[k, i, j, axis]: from box i to box j moved by shifts[k] turns of the torus on that axis
-    moved_low = low[None, None, :, :] + shifts[:, None, None, None] * sizes
-    moved_high = high[None, None, :, :] + shifts[:, None, None, None] * sizes
-    gap = np.maximum(0, np.maximum(moved_low - high[None, :, None, :],
-                                   low[None, :, None, :] - moved_high))
-    best = gap.argmin(axis=0)  # (i, j, axis): the turn that brings j nearest to i
-    near = gap.min(axis=0).max(axis=2) <= radius
-    groups: dict[int, Candidate] = {}
-    placed: set[int] = set()
-    for seed in range(len(clusters)):
-        if seed in placed:
-            continue
+
+    ALL_PAIRS = 512
+
+    def __init__(self, clusters: list[Cluster], shape: tuple[int, int], torus: bool) -> None:
+        self.clusters = clusters
+        low = np.array([(cy.min(), cx.min()) for cy, cx in clusters], np.int64)
+        high = np.array([(cy.max(), cx.max()) for cy, cx in clusters], np.int64)
+        self.low, self.high = low, high
+        self.shifts = np.array([-1, 0, 1] if torus else [0], np.int64)[:, None, None] * \
+            np.array(shape, np.int64)  # (turns, 1, axis): the torus's turns on each axis
+        self.moved_low, self.moved_high = low + self.shifts, high + self.shifts
+        self.all: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+        self.found: dict[tuple[int, int], Candidate | None] = {}
+        if len(clusters) <= self.ALL_PAIRS:
+            self.all = self._gaps(slice(None))
+
+    def _gaps(self, rows: slice | int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Gaps from the boxes ``rows`` to every box, and the torus turn that gives each."""
+        low, high = self.low[rows], self.high[rows]
+        if isinstance(rows, slice):
+            low, high = low[:, None], high[:, None]
+        gap = np.maximum(0, np.maximum(self.moved_low[:, None] - high[None],
+                                       low[None] - self.moved_high[:, None]))
+        return gap.min(axis=0).max(axis=-1), gap.argmin(axis=0)
+
+    def group(self, seed: int, radius: int) -> Candidate | None:
+        """Return the clusters linked to ``seed`` by gaps of at most ``radius``, unwrapped.
+
+        On a torus each member is unwrapped next to the one that reached it. None past
+        :data:`MAX_JOINED` clusters or :data:`MAX_JOINED_CELLS` cells.
+        """
+        if (seed, radius) in self.found:  # every member of a group has the same group
+            return self.found[seed, radius]
         offsets = {seed: np.zeros(2, np.int64)}
         queue = [seed]
-        while queue:
+        group: Candidate | None = None
+        while queue and len(offsets) <= MAX_JOINED:
             i = queue.pop()
-            for j in np.flatnonzero(near[i]).tolist():
+            gap, best = (self.all[0][i], self.all[1][i]) if self.all else self._gaps(i)
+            for j in np.flatnonzero(gap.ravel() <= radius).tolist():
                 if j not in offsets:
-                    offsets[j] = offsets[i] + shifts[best[i, j]] * sizes
+                    offsets[j] = offsets[i] + self.shifts[best.reshape(-1, 2)[j], 0, [0, 1]]
                     queue.append(j)
         ids = sorted(offsets)
-        placed.update(ids)
-        if len(ids) > MAX_JOINED or sum(len(clusters[i][0]) for i in ids) > MAX_JOINED_CELLS:
-            continue
-        cy = np.concatenate([clusters[i][0] + offsets[i][0] for i in ids])
-        cx = np.concatenate([clusters[i][1] + offsets[i][1] for i in ids])
-        groups.update(dict.fromkeys(ids, (ids, cy, cx)))
-    return groups
+        if len(ids) <= MAX_JOINED and sum(len(self.clusters[i][0]) for i in ids) <= \
+                MAX_JOINED_CELLS:
+            group = (ids, np.concatenate([self.clusters[i][0] + offsets[i][0] for i in ids]),
+                     np.concatenate([self.clusters[i][1] + offsets[i][1] for i in ids]))
+        self.found.update({(i, radius): group for i in ids})
+        return group
 
 
 def _enveloped(clusters: list[Cluster], found: list[Detection], shape: tuple[int, int],
@@ -278,15 +295,15 @@ def _enveloped(clusters: list[Cluster], found: list[Detection], shape: tuple[int
         ey, ex = _envelope(cy, cx, period, rule) if period else (cy, cx)
         envelope[ey % shape[0], ex % shape[1]] = 1
     owner = _owners(clusters, shape)
-    wider = _neighbourhoods(clusters, shape, torus, ENVELOPE_RADIUS)
+    boxes = _Boxes(clusters, shape, torus)
     groups = []
     for ey, ex in _split(envelope, torus, CLUSTER_RADIUS):
         mine = owner[ey % shape[0], ex % shape[1]]
         ids = sorted(set(mine[mine >= 0].tolist()))
         if 2 <= len(ids) <= MAX_JOINED and any(periods[i] for i in ids) and \
                 all(found[i].apgcode != "unknown" for i in ids):
-            tries = [(ids, ey[mine >= 0], ex[mine >= 0])] + ([wider[ids[0]]] if ids[0] in wider
-                                                            else [])
+            wider = boxes.group(ids[0], ENVELOPE_RADIUS)
+            tries = [(ids, ey[mine >= 0], ex[mine >= 0])] + ([wider] if wider else [])
             groups.append([t for t in tries if len(t[1]) <= MAX_JOINED_CELLS])
     return _resplit(groups, clusters, found, shape, library, rule, budget)
 

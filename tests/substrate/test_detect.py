@@ -92,3 +92,26 @@ def test_diffusion_spreads_and_conserves_on_a_torus():
         field.update(np.zeros_like(seed))
     assert field.total == pytest.approx(1.0, rel=1e-5)
     assert field.values[4, 4] < 0.5 and field.values[4, 5] > 0
+
+
+@pytest.mark.parametrize("torus", [True, False])
+def test_neighbour_groups_are_the_same_from_all_pairs_or_row_by_row(torus, monkeypatch):
+    """Past ALL_PAIRS clusters, gaps are computed as groups reach them: the same groups."""
+    from cybermesh_cli.substrate import detect as module
+
+    cells = (np.random.default_rng(3).random((200, 300)) < 0.02).astype(np.uint8)
+    clusters = module._split(cells, torus, module.CLUSTER_RADIUS)
+    monkeypatch.setattr(module._Boxes, "ALL_PAIRS", len(clusters))
+    at_once = module._Boxes(clusters, cells.shape, torus)
+    monkeypatch.setattr(module._Boxes, "ALL_PAIRS", 0)
+    by_row = module._Boxes(clusters, cells.shape, torus)
+    assert at_once.all is not None and by_row.all is None and len(clusters) > 500
+    compared = 0
+    for seed in range(len(clusters)):
+        for radius in (3, 16):
+            a, b = at_once.group(seed, radius), by_row.group(seed, radius)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a[0] == b[0] and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+                compared += len(a[0]) > 1
+    assert compared > 100
