@@ -39,6 +39,7 @@ def dashboard(
     from cybermesh_cli.dashboard.server import Dashboard, Running, bind
     from cybermesh_cli.dashboard.simulation import build_live, build_replay
     from cybermesh_cli.errors import InputError
+    from cybermesh_cli.interrupts import acknowledge
     from cybermesh_cli.paths import resource
     from cybermesh_cli.pulses.registry import Registry
     from cybermesh_cli.runs.events import EventLog
@@ -75,7 +76,7 @@ def dashboard(
         try:
             asyncio.run(running.main(until=minutes * 60 if minutes else None))
         except KeyboardInterrupt:
-            pass
+            acknowledge()  # Ctrl-C is how a dashboard stops: no second interrupt while it logs
         events.emit("run.end", events.last_tick, {"status": "stopped"})
     stats = served.stats
     console.print(f"{stats.frames} frames, {stats.sent} sent, {stats.acked} acknowledged, "
