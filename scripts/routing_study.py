@@ -7,49 +7,85 @@ key) and counts how many stop at the oracle bot, and the mean path stretch in me
 Carrier losses play no part: this measures what local knowledge allows (docs/scale.md).
 
     python scripts/routing_study.py --side 64 --layout bisection --landmarks 4
+    python scripts/routing_study.py --side 64 --landmarks 8 --candidates 5 --accept 0.7
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@dataclass
+class Journey:
+    """One shard's routing state, as ``ShardState`` keeps it in the world."""
+
+    bot: int
+    local: bool
+    visited: int = 0
+    best: int = -1
+    best_similarity: float = -1e9
+
+
+def visiting_goal(tables: Any, landmarks: Any, vector: Any, blocks: list[int], accept: float,
+                  shard: Journey) -> int:
+    """Visit the blocks' centres, then go to the best key seen (``ShardLayer._visiting_goal``)."""
+    from cybermesh_cli.shards.routing import best_known_for
+
+    known = best_known_for(tables, vector, shard.bot)
+    if float(tables.keys[known] @ vector) > shard.best_similarity:
+        shard.best, shard.best_similarity = known, float(tables.keys[known] @ vector)
+    while not shard.local:
+        if shard.best_similarity >= accept or shard.visited == len(blocks):
+            shard.local = True
+            break
+        centre = int(landmarks.centre(blocks[shard.visited]))
+        if centre != shard.bot:
+            return centre
+        shard.visited += 1
+    return shard.best
+
+
+def landmark_goal(tables: Any, landmarks: Any, vector: Any, target: int, horizon: int,
+                  shard: Journey) -> int:
+    """Head for the landmark block until in reach, then climb tables (``ShardLayer._goal``)."""
+    from cybermesh_cli.shards.routing import best_known_for
+
+    if not shard.local:
+        near = int(landmarks.nearest(shard.bot, target))
+        if tables.mesh.hops_between(shard.bot, near) > horizon:
+            return near
+        shard.local = True
+    return int(best_known_for(tables, vector, shard.bot))
+
+
 def route(mesh: Any, tables: Any, landmarks: Any, vector: Any, origin: int,
-          horizon: int) -> tuple[int, int]:
+          horizon: int, candidates: int = 0, accept: float = 1.0) -> tuple[int, int]:
     """Route one shard by the world's rule; return where it stopped and its hops."""
     import numpy as np
 
-    from cybermesh_cli.shards.routing import best_known_for
-
-    bot, hops, local = origin, 0, landmarks is None
+    shard = Journey(origin, local=landmarks is None)
+    blocks = landmarks.ranked(vector, candidates) if candidates else []
     target = landmarks.best(vector) if landmarks is not None else -1
-    while hops < 4 * mesh.rows:
-        goal = -1
-        if not local:
-            near = landmarks.nearest(bot, target)
-            if mesh.hops_between(bot, near) > horizon:
-                goal = near
-            else:
-                local = True
-        if goal < 0:
-            goal = best_known_for(tables, vector, bot)
-            if goal == bot:
-                break
-        table = tables.tables[bot]
+    for hops in range(4 * mesh.rows * max(1, candidates)):
+        goal = visiting_goal(tables, landmarks, vector, blocks, accept, shard) if candidates \
+            else landmark_goal(tables, landmarks, vector, target, horizon, shard)
+        if goal == shard.bot:
+            return shard.bot, hops
+        table = tables.tables[shard.bot]
         if goal in table:
-            bot = table[goal][1]
+            shard.bot = table[goal][1]
         else:
-            (r, c), (gr, gc) = mesh.position(bot), mesh.position(goal)
+            (r, c), (gr, gc) = mesh.position(shard.bot), mesh.position(goal)
             dr = (gr - r + mesh.rows // 2) % mesh.rows - mesh.rows // 2
             dc = (gc - c + mesh.cols // 2) % mesh.cols - mesh.cols // 2
-            bot = mesh.bot_at(r + int(np.sign(dr)), c + int(np.sign(dc)))
-        hops += 1
-    return bot, hops
+            shard.bot = mesh.bot_at(r + int(np.sign(dr)), c + int(np.sign(dc)))
+    return shard.bot, 4 * mesh.rows * max(1, candidates)
 
 
 def main() -> None:
@@ -71,6 +107,10 @@ def main() -> None:
     parser.add_argument("--layout", choices=("random", "bisection"), default="bisection")
     parser.add_argument("--landmarks", type=int, default=4, help="block side (0: none)")
     parser.add_argument("--horizon", type=int, default=4)
+    parser.add_argument("--candidates", type=int, default=0, help="blocks visited (0: none)")
+    parser.add_argument("--accept", type=float, default=1.0)
+    parser.add_argument("--texts", choices=("all", "held"), default="held",
+                        help="shards of every topic, or only of topics some bot holds")
     parser.add_argument("--shards", type=int, default=1500)
     parser.add_argument("--embedder", default=None, help="override the spec's embedder")
     parser.add_argument("--seed", type=int, default=0)
@@ -89,16 +129,20 @@ def main() -> None:
     tables = RoutingTables(mesh, keys, args.horizon)
     landmarks = Landmarks.build(mesh, keys, args.landmarks) if args.landmarks else None
     rng = seeds.child("shards").rng()
+    pool = np.flatnonzero(np.isin(corpus.labels, topics)) if args.texts == "held" \
+        else np.arange(len(corpus.shards))
     right, stretches = 0, []
     for _ in range(args.shards):
-        vector = corpus.shards[int(rng.integers(0, len(corpus.shards)))]
+        vector = corpus.shards[int(pool[rng.integers(0, len(pool))])]
         oracle, origin = int(np.argmax(keys @ vector)), int(rng.integers(0, mesh.size))
-        bot, hops = route(mesh, tables, landmarks, vector, origin, args.horizon)
+        bot, hops = route(mesh, tables, landmarks, vector, origin, args.horizon,
+                          args.candidates, args.accept)
         right += bot == oracle
         if bot == oracle and mesh.hops_between(origin, oracle):
             stretches.append(hops / mesh.hops_between(origin, oracle))
     print(json.dumps({"side": args.side, "layout": args.layout, "landmarks": args.landmarks,
-                      "horizon": args.horizon, "shards": args.shards,
+                      "horizon": args.horizon, "candidates": args.candidates,
+                      "accept": args.accept, "texts": args.texts, "shards": args.shards,
                       "right_bot": round(right / args.shards, 4),
                       "stretch": round(float(np.mean(stretches)), 3) if stretches else None}))
 

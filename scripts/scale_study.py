@@ -46,7 +46,7 @@ def run_one(spec_path: str, overrides: list[str], side: int, seed: int, ticks: i
     corpus = _CORPORA[key]
     config = WorldConfig.from_block(sized(block, side))
     world = World(config, Seeds.of(seed).child(f"{side}x{side}"), keys=corpus.keys,
-                  vectors=corpus.shards)
+                  vectors=corpus.shards, labels=corpus.labels)
     tally = Tally(corpus.labels, world.bot_topics, world.mesh)
     world.add_observer(tally)
     began = time.perf_counter()
@@ -64,6 +64,7 @@ def run_one(spec_path: str, overrides: list[str], side: int, seed: int, ticks: i
         "ticks_per_s": round(ticks / seconds, 1), "judged": figures["judged"],
         "delivered": figures["delivered"]["count"], "right_bot": figures["right_bot"]["count"],
         "ends": figures["ends"], "stretch": figures["stretch"],
+        "tile_stretch": figures["tile_stretch"],
         "launches": tally.launches, "carriers_lost": tally.losses,
         "lost_near_carrier": tally.lost_near_carrier,
         "messages_per_bot_round": round(tables.messages / (world.mesh.size * tables.horizon), 1)
@@ -91,8 +92,9 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             low, high = wilson(count, judged) if judged else (0.0, 1.0)
             pooled[name] = {"rate": round(count / max(judged, 1), 4),
                             "ci95": [round(low, 4), round(high, 4)]}
-        stretches = [r["stretch"] for r in mine if r["stretch"] is not None]
-        pooled["stretch"] = round(sum(stretches) / len(stretches), 3) if stretches else None
+        for name in ("stretch", "tile_stretch"):
+            values = [r[name] for r in mine if r.get(name) is not None]
+            pooled[name] = round(sum(values) / len(values), 3) if values else None
         launches = sum(r["launches"] for r in mine)
         lost = sum(r["carriers_lost"] for r in mine)
         pooled["carriers_lost_share"] = round(lost / max(launches, 1), 4)

@@ -122,7 +122,7 @@ def world(
     with waiting(console, "timing the world ...") as status:
         rows = bench_world(block, corpus.keys, corpus.shards, side_list, ticks, repeats, warmup,
                            loaded.seed, lambda size: status.update(f"timing the world: {size}")
-                           if status is not None else None)
+                           if status is not None else None, labels=corpus.labels)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in rows], indent=1))
         return

@@ -44,7 +44,8 @@ class Phase3:
         corpus = embed_corpus(ctx, block)
         if block.get("scale"):
             return self._scale(ctx, block, corpus)
-        world = World(config, world_seeds(ctx.seeds), keys=corpus.keys, vectors=corpus.shards)
+        world = World(config, world_seeds(ctx.seeds), keys=corpus.keys, vectors=corpus.shards,
+                      labels=corpus.labels)
         tally = Tally(corpus.labels, world.bot_topics, world.mesh)
         world.add_observer(tally)
         duration = ctx.spec.block("duration")

@@ -41,7 +41,7 @@ def size_events(block: Mapping[str, Any], keys: Vectors, vectors: Vectors, label
     """
     for side in block["scale"]["sides"]:
         world = World(WorldConfig.from_block(sized(block, side)), seeds.child(f"{side}x{side}"),
-                      keys=keys, vectors=vectors)
+                      keys=keys, vectors=vectors, labels=labels)
         tally = Tally(labels, world.bot_topics, world.mesh)
         world.add_observer(tally)
         rss = psutil.Process().memory_info().rss

@@ -6,6 +6,12 @@ block of ``side`` x ``side`` bots says which region holds keys like a shard: a c
 in landmark routing (Tsuchiya, 1988) and the area summaries of hierarchical routing. A shard
 heads for the block most like it until the block is within its bot's horizon, then climbs the
 bots' tables as before.
+
+With ``routing.candidates``, a shard instead visits the centres of the blocks most like it, in
+turn, carrying the best key it has seen in the tables of the bots it passed, and stops when
+that key is similar enough (``routing.accept``) or the candidates are spent; then it goes to
+that key's bot and climbs the tables from there. One block's mean can hide its best key; the
+best of a few blocks rarely does (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -44,6 +50,17 @@ class Landmarks:
     def best(self, vector: Vectors) -> int:
         """Return the block whose mean key is most like ``vector``."""
         return int(np.argmax(self.keys @ vector))
+
+    def ranked(self, vector: Vectors, count: int) -> list[int]:
+        """Return the ``count`` blocks most like ``vector``, most like first."""
+        scores = self.keys @ vector
+        return np.argsort(-scores, kind="stable")[:count].tolist()  # type: ignore[no-any-return]
+
+    def centre(self, block: int) -> int:
+        """Return the bot at the middle of ``block``: within side // 2 hops of all of it."""
+        block_row, block_col = divmod(block, self.mesh.cols // self.side)
+        return self.mesh.bot_at(block_row * self.side + self.side // 2,
+                                block_col * self.side + self.side // 2)
 
     def nearest(self, bot: int, block: int) -> int:
         """Return the bot of ``block`` nearest to ``bot`` (the short way round a torus)."""

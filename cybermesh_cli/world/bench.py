@@ -15,7 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import psutil
+from numpy.typing import NDArray
 
 from cybermesh_cli.seeds import SeedLike, Seeds
 from cybermesh_cli.shards.embedders import Vectors
@@ -49,9 +51,9 @@ class WorldBenchRow:
 
 def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
                 sides: Sequence[int], ticks: int, repeats: int, warmup: int,
-                seed: SeedLike = 3, progress: Callable[[str], None] | None = None
-                ) -> list[WorldBenchRow]:
-    """Time the world of ``block`` at each ``side`` x ``side`` mesh."""
+                seed: SeedLike = 3, progress: Callable[[str], None] | None = None,
+                labels: NDArray[np.int64] | None = None) -> list[WorldBenchRow]:
+    """Time the world of ``block`` at each ``side`` x ``side`` mesh (``labels``: texts' topics)."""
     rows: list[WorldBenchRow] = []
     for side in sides:
         if progress is not None:
@@ -59,7 +61,7 @@ def bench_world(block: Mapping[str, Any], keys: Vectors, vectors: Vectors,
         config = WorldConfig.from_block(
             {**block, "mesh": {**block["mesh"], "rows": side, "cols": side}})
         world = World(config, Seeds.of(seed).child(f"{side}x{side}"), keys=keys,
-                      vectors=vectors)
+                      vectors=vectors, labels=labels)
         world.run(warmup)
         walls, cpus, bares, carriers, peak = [], [], [], 0, 0.0
         layer = world.shards

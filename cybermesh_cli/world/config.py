@@ -41,6 +41,9 @@ class ShardConfig:
     layout: str = "random"  # "semantic" or "bisection": neighbours hold similar keys (layout.py)
     landmarks: int = 0  # side of the blocks whose mean keys every bot knows (0: none)
     clear_wreckage: bool = False  # a bot erases the cells where a carrier was lost
+    candidates: int = 0  # landmark blocks a shard visits, carrying the best key it has seen
+    accept: float = 1.0  # with candidates: a seen key this similar ends the visits
+    texts: str = "all"  # "held": shards only of topics some bot holds
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,23 @@ class WorldConfig:
                 self.rows % self.shards.landmarks or self.cols % self.shards.landmarks):
             raise InputError(f"routing.landmarks: blocks of {self.shards.landmarks} bots a side "
                              f"do not tile a {self.rows}x{self.cols} mesh")
+        if self.shards is not None and self.shards.candidates:
+            self._check_candidates(self.shards)
         if self.shards is not None and self.shards.layout not in LAYOUTS:
             raise InputError(f"routing.layout: {self.shards.layout!r} is not one of "
                              f"{', '.join(LAYOUTS)}")
         if self.soup is not None and self.soup.size > self.tile:
             raise InputError(f"soup.size: {self.soup.size} does not fit a tile of {self.tile}")
+
+    @staticmethod
+    def _check_candidates(shards: ShardConfig) -> None:
+        """Visiting blocks needs landmarks whose centre bot sees the whole block."""
+        if not shards.landmarks:
+            raise InputError("routing.candidates: needs routing.landmarks (the blocks to visit)")
+        if shards.landmarks // 2 > shards.horizon:
+            raise InputError(f"routing.candidates: blocks of {shards.landmarks} bots a side are "
+                             f"wider than a horizon of {shards.horizon} sees from their centre "
+                             f"(at most {2 * shards.horizon + 1})")
 
     @property
     def tiling(self) -> Tiling:
@@ -168,7 +183,10 @@ class WorldConfig:
                                int(routing["horizon"]), int(routing["max_relaunches"]),
                                str(routing.get("layout", "random")),
                                int(routing.get("landmarks", 0)),
-                               bool(routing.get("clear_wreckage", False)))
+                               bool(routing.get("clear_wreckage", False)),
+                               int(routing.get("candidates", 0)),
+                               float(routing.get("accept", 1.0)),
+                               str(shards.get("texts", "all")))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

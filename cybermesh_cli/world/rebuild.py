@@ -10,6 +10,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cybermesh_cli.errors import InputError
 from cybermesh_cli.runs.record import SPEC_FILE, VECTORS_FILE
 from cybermesh_cli.seeds import SeedLike, Seeds
@@ -41,18 +44,21 @@ def stored_vectors(run_dir: Path) -> dict[str, Vectors]:
 
 
 def world_for(spec: Spec, keys: Vectors, vectors: Vectors, *,
-              extra: Mapping[str, Any] | None = None, wave: Mapping[str, Any] | None = None,
-              engine: PulseEngine | None = None) -> World:
+              labels: NDArray[np.int64] | None = None, extra: Mapping[str, Any] | None = None,
+              wave: Mapping[str, Any] | None = None, engine: PulseEngine | None = None) -> World:
     """Build the world of a phase-3 spec; ``extra`` adds blocks (a memory), ``wave`` a wave."""
     config = WorldConfig.from_block({**(extra or {}), **spec.block("phase3")}, wave=wave)
-    return World(config, world_seeds(spec.seed), keys=keys, vectors=vectors, engine=engine)
+    return World(config, world_seeds(spec.seed), keys=keys, vectors=vectors, labels=labels,
+                 engine=engine)
 
 
 def world_from_run(run_dir: Path) -> World:
     """Rebuild a logged phase-3 run's world at tick -1, ready to step."""
     spec = load_spec(run_dir / SPEC_FILE)
     stored = stored_vectors(run_dir)
-    return world_for(spec, stored["keys"], stored["shards"])
+    labels = stored.get("labels")
+    return world_for(spec, stored["keys"], stored["shards"],
+                     labels=None if labels is None else labels.astype(np.int64))
 
 
 def frames(run_dir: Path, wanted: set[int]) -> Iterator[Snapshot]:

@@ -77,18 +77,24 @@ class ShardLayer:
     """
 
     def __init__(self, config: ShardConfig, tiling: Tiling, rule: Rule, keys: Vectors,
-                 vectors: Vectors, rng: np.random.Generator) -> None:
-        """Build the routing tables by gossip; ``rng`` draws injections."""
+                 vectors: Vectors, rng: np.random.Generator,
+                 pool: NDArray[np.int64] | None = None) -> None:
+        """Build the routing tables by gossip; ``rng`` draws injections from ``pool``.
+
+        ``pool``: the texts shards are drawn from (None: every text of ``vectors``).
+        """
         self.config = config
         self.tiling = tiling
         self.mesh = tiling.mesh
         self.keys = keys
         self.vectors = vectors
         self.rng = rng
+        self.pool = pool
         self.tables = RoutingTables(self.mesh, keys, config.horizon)
         self.landmarks = Landmarks.build(self.mesh, keys, config.landmarks) \
             if config.landmarks else None
         self._blocks: dict[int, int] = {}  # text -> the landmark block most like it
+        self._candidates: dict[int, list[int]] = {}  # text -> the blocks it visits, in order
         self.tracker = Tracker(tiling.shape, rule)
         self.in_flight: dict[int, ShardState] = {}  # by id, in id order
         self.finished: list[ShardState] = []  # delivered or dropped during the last tick
@@ -120,6 +126,9 @@ class ShardLayer:
         self.landmarks = Landmarks.build(self.mesh, keys, self.config.landmarks) \
             if self.config.landmarks else None
         self._blocks.clear()
+        self._candidates.clear()
+        for shard in self.in_flight.values():
+            shard.best, shard.best_similarity = -1, float("-inf")
         self._oracles.clear()
         self._goals.clear()
         self._new += [s for group in self._waiting.values() for s in group]
@@ -141,7 +150,10 @@ class ShardLayer:
     def inject(self, tick: int, count: int) -> list[Event]:
         """Inject ``count`` new shards at random bots."""
         events = []
-        texts = self.rng.integers(0, len(self.vectors), count).tolist()
+        if self.pool is None:
+            texts = self.rng.integers(0, len(self.vectors), count).tolist()
+        else:
+            texts = self.pool[self.rng.integers(0, len(self.pool), count)].tolist()
         origins = [int(self.rng.integers(0, self.mesh.size)) for _ in texts]
         for index, origin, hint in zip(texts, origins, self.oracles(texts), strict=True):
             shard = ShardState(self.injected, index, origin, hint, origin, tick)
@@ -194,8 +206,11 @@ class ShardLayer:
         """Return the bot a shard heads for.
 
         With landmarks: its block's nearest bot while that is beyond the horizon; then (and
-        without landmarks) the best key its bot knows. The shard remembers the switch.
+        without landmarks) the best key its bot knows. The shard remembers the switch. With
+        candidates, :meth:`_visiting_goal` decides.
         """
+        if self.config.candidates:
+            return self._visiting_goal(shard)
         if self.landmarks is not None and not shard.local:
             text = shard.text_index
             if text not in self._blocks:
@@ -204,10 +219,40 @@ class ShardLayer:
             if self.mesh.hops_between(shard.bot, near) > self.config.horizon:
                 return near
             shard.local = True
-        key = (shard.text_index, shard.bot)
+        return self._best_known(shard.text_index, shard.bot)
+
+    def _visiting_goal(self, shard: ShardState) -> int:
+        """Visit the centres of the candidate blocks, then go to the best key seen on the way.
+
+        At every bot the shard compares the best key that bot knows with the best it carries.
+        Visits end when the carried key's similarity reaches ``accept`` or every candidate
+        block's centre has been reached; the shard is delivered at its best key's bot.
+        """
+        text, landmarks = shard.text_index, self.landmarks
+        known = self._best_known(text, shard.bot)
+        if landmarks is None:  # the config refuses candidates without landmarks
+            return known
+        similarity = float(self.keys[known] @ self.vectors[text])
+        if similarity > shard.best_similarity:
+            shard.best, shard.best_similarity = known, similarity
+        if text not in self._candidates:
+            self._candidates[text] = landmarks.ranked(self.vectors[text], self.config.candidates)
+        blocks = self._candidates[text]
+        while not shard.local:
+            if shard.best_similarity >= self.config.accept or shard.visited == len(blocks):
+                shard.local = True
+                break
+            centre = landmarks.centre(blocks[shard.visited])
+            if centre != shard.bot:
+                return centre
+            shard.visited += 1
+        return shard.best
+
+    def _best_known(self, text: int, bot: int) -> int:
+        """Return the bot of the key most like ``text`` among those ``bot`` knows (cached)."""
+        key = (text, bot)
         if key not in self._goals:
-            self._goals[key] = best_known_for(self.tables, self.vectors[shard.text_index],
-                                              shard.bot)
+            self._goals[key] = best_known_for(self.tables, self.vectors[text], bot)
         return self._goals[key]
 
     def _finish(self, shard: ShardState, status: str) -> None:

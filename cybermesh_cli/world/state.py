@@ -29,6 +29,9 @@ class ShardState:
     losses: int = 0
     legs: list[Leg] = field(default_factory=list)  # aboard, tile by tile
     local: bool = False  # with landmarks: its block is within reach, so it climbs tables now
+    visited: int = 0  # with candidates: landmark blocks whose centre it has reached
+    best: int = -1  # with candidates: the bot of the best key it has seen
+    best_similarity: float = float("-inf")
 
     def board(self, carrier: int, tick: int) -> None:
         """Ride ``carrier`` from the next tick on, from this shard's bot."""

@@ -43,6 +43,7 @@ class ShardRecord:
     right_topic: bool  # delivered to a bot of the shard text's topic
     hops: int
     shortest: int | None = None  # mesh hops from its origin to where it was delivered
+    fewest_tiles: int | None = None  # tiles a carrier enters at least on that way (Manhattan)
 
 
 @dataclass
@@ -127,10 +128,12 @@ class Tally:
             and bool(self.bot_topics[shard.bot] == self.labels[shard.text_index])
         self.delivered_to_oracle += right_bot
         self.delivered_to_topic += right_topic
-        shortest = self.mesh.hops_between(shard.origin, shard.bot) \
-            if delivered and self.mesh is not None else None
+        shortest = fewest = None
+        if delivered and self.mesh is not None:
+            shortest = self.mesh.hops_between(shard.origin, shard.bot)
+            fewest = _tiles_between(self.mesh, shard.origin, shard.bot)
         self.shards[shard.id] = ShardRecord(shard.injected, shard.status, right_bot,
-                                            right_topic, hops, shortest)
+                                            right_topic, hops, shortest, fewest)
 
     def finish(self, world: World) -> None:
         """Fold the shards still in flight when the run ends."""
@@ -159,7 +162,22 @@ class Tally:
         figures["ends"] = dict(sorted(Counter(_end(r) for r in judged).items()))
         stretches = [r.hops / r.shortest for r in judged if r.shortest]
         figures["stretch"] = round(float(np.mean(stretches)), 4) if stretches else None
+        tiles = [r.hops / r.fewest_tiles for r in judged if r.fewest_tiles]
+        figures["tile_stretch"] = round(float(np.mean(tiles)), 4) if tiles else None
         return figures
+
+
+def _tiles_between(mesh: Mesh, a: int, b: int) -> int:
+    """Return the fewest tiles a carrier enters from bot ``a`` to ``b``: rows plus columns.
+
+    A glider crossing diagonally enters a side tile on its way (it passes a tile corner
+    exactly only by chance), so a diagonal step costs two tiles, as two orthogonal ones do.
+    """
+    (ra, ca), (rb, cb) = divmod(a, mesh.cols), divmod(b, mesh.cols)
+    dr, dc = abs(ra - rb), abs(ca - cb)
+    if mesh.torus:
+        dr, dc = min(dr, mesh.rows - dr), min(dc, mesh.cols - dc)
+    return dr + dc
 
 
 def _end(record: ShardRecord) -> str:

@@ -20,7 +20,7 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.events import Event
 from cybermesh_cli.seeds import SeedLike, Seeds
 from cybermesh_cli.substrate.noise import Noise
-from cybermesh_cli.world.config import WorldConfig
+from cybermesh_cli.world.config import ShardConfig, WorldConfig
 from cybermesh_cli.world.memory import MemoryLayer
 from cybermesh_cli.world.state import ShardState
 
@@ -54,13 +54,15 @@ class World:
     """The integrated system; build it from a :class:`WorldConfig` and one seed."""
 
     def __init__(self, config: WorldConfig, seed: SeedLike, *, keys: Vectors | None = None,
-                 vectors: Vectors | None = None, cells: Cells | None = None,
-                 engine: PulseEngine | None = None) -> None:
+                 vectors: Vectors | None = None, labels: NDArray[np.int64] | None = None,
+                 cells: Cells | None = None, engine: PulseEngine | None = None) -> None:
         """Lay out the torus, soups and bots' keys from ``seed`` (an int or a seed tree).
 
         ``keys`` (one a topic) and ``vectors`` (shard texts) are needed when the config has
-        shards; ``engine`` when it has a wave; ``cells`` replaces the empty starting torus.
-        Each random consumer draws from its own named child of ``seed``.
+        shards, and ``labels`` (each text's topic) when shards are drawn only from texts of the
+        topics bots hold (``shards.texts: held``); ``engine`` when it has a wave; ``cells``
+        replaces the empty starting torus. Each random consumer draws from its own named
+        child of ``seed``.
         """
         from cybermesh_cli.shards.layout import bisection_layout, semantic_layout
         from cybermesh_cli.substrate.grid import Grid
@@ -96,7 +98,8 @@ class World:
         self.grid = Grid(start, config.rule, torus=True)
         if config.shards is not None and shard_keys is not None and vectors is not None:
             self.shards = ShardLayer(config.shards, self.tiling, config.rule, shard_keys,
-                                     vectors, self.seeds.child("injections").rng())
+                                     vectors, self.seeds.child("injections").rng(),
+                                     self._shard_texts(config.shards, labels))
         self.pulses: PulseLayer | None = None
         if config.wave is not None or engine is not None:
             if engine is None:
@@ -213,6 +216,19 @@ class World:
         for _ in range(ticks):
             events += self.step()
         return events
+
+    def _shard_texts(self, config: ShardConfig, labels: NDArray[np.int64] | None
+                     ) -> NDArray[np.int64] | None:
+        """Return the texts shards are drawn from: those of held topics, or None for all.
+
+        ``held`` keeps a shard's right bot well defined on a mesh that holds only some of
+        the corpus's topics (a text of a topic no bot holds has only near-ties).
+        """
+        if config.texts == "all" or self.bot_topics is None:
+            return None
+        if labels is None:
+            raise InputError("shards.texts: 'held' needs each text's topic (labels)")
+        return np.flatnonzero(np.isin(labels, self.bot_topics)).astype(np.int64)
 
     def snapshot(self) -> Snapshot:
         """Copy out what a picture or a frame of this tick needs."""

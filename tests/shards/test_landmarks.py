@@ -116,3 +116,69 @@ def test_bots_clear_the_wreckage_of_lost_carriers(corpus):
 def test_landmark_blocks_must_tile_the_mesh(corpus):
     with pytest.raises(InputError, match="landmarks"):
         WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"], "landmarks": 5}})
+
+
+def test_visiting_candidate_blocks_finds_the_right_bot_more_often(corpus):
+    """The best key seen in three alike blocks beats the one block a mean points to.
+
+    A shard's own topic key is about 0.88 like it, its family's others about 0.65: ``accept``
+    0.8 ends the visits at its own. Wreckage cleared and relaunches allowed in both arms, so
+    the longer journeys are not simply lost.
+    """
+    sturdy = {"layout": "bisection", "landmarks": 4, "clear_wreckage": True,
+              "max_relaunches": 50}
+    guided = [_right_bot_share(corpus, seed, **sturdy)[0] for seed in (1, 2)]
+    visiting = [_right_bot_share(corpus, seed, **sturdy, candidates=3, accept=0.8)
+                for seed in (1, 2)]
+    assert min(share for share, _ in visiting) > max(guided) + 0.1, (guided, visiting)
+    assert all(stretch >= 1.0 for _, stretch in visiting)
+
+
+@pytest.mark.parametrize("size, side", [(20, 2), (12, 3), (20, 4), (20, 5)])
+def test_a_blocks_centre_sees_the_whole_block(size, side):
+    mesh = Mesh(size, size, neighbourhood=8)
+    landmarks = Landmarks.build(mesh, _clustered(np.random.default_rng(24), mesh.size), side)
+    for block in range(landmarks.count):
+        row, col = divmod(block, size // side)
+        members = [(row * side + i) * size + col * side + j
+                   for i in range(side) for j in range(side)]
+        centre = landmarks.centre(block)
+        assert centre in members
+        assert max(mesh.hops_between(centre, m) for m in members) == side // 2
+
+
+def test_ranked_blocks_are_the_most_alike_first(corpus):
+    mesh = Mesh(16, 16, neighbourhood=8)
+    landmarks = Landmarks.build(mesh, corpus[0], 4)
+    for vector in corpus[1][:20]:
+        ranked = landmarks.ranked(vector, 5)
+        scores = landmarks.keys @ vector
+        assert ranked[0] == landmarks.best(vector)
+        assert list(scores[ranked]) == sorted(scores, reverse=True)[:5]
+
+
+@pytest.mark.parametrize("routing, message", [
+    ({"candidates": 3}, "needs routing.landmarks"),
+    ({"candidates": 3, "landmarks": 8}, "wider than a horizon of 2"),
+])
+def test_candidates_need_blocks_their_centre_sees(routing, message):
+    with pytest.raises(InputError, match=message):
+        WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"], **routing}})
+
+
+def test_held_texts_draw_shards_only_of_topics_some_bot_holds(corpus):
+    """256 bots over 64 of 256 topics: 'held' keeps every shard's right bot well defined."""
+    keys, shards = corpus
+    labels = np.repeat(np.arange(len(keys)), 4)
+    small = {**BLOCK, "mesh": {"rows": 8, "cols": 8, "tile": 16}}
+    drawn = {}
+    for texts in ("all", "held"):
+        config = WorldConfig.from_block({**small, "shards": {**small["shards"], "texts": texts}})
+        world = World(config, 5, keys=keys, vectors=shards, labels=labels)
+        events = [e for e in world.run(400) if e.type == "shard.injected"]
+        drawn[texts] = np.isin(labels[[e.payload["text"] for e in events]], world.bot_topics)
+    assert drawn["held"].all() and len(drawn["held"]) > 20
+    assert drawn["all"].mean() < 0.5
+    config = WorldConfig.from_block({**small, "shards": {**small["shards"], "texts": "held"}})
+    with pytest.raises(InputError, match="labels"):
+        World(config, 5, keys=keys, vectors=shards)

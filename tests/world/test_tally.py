@@ -9,7 +9,7 @@ from cybermesh_cli.substrate.rules import CONWAY
 from cybermesh_cli.world import World, WorldConfig
 from cybermesh_cli.world.config import NoiseConfig, ShardConfig
 from cybermesh_cli.world.shards import Ride
-from cybermesh_cli.world.state import ShardState
+from cybermesh_cli.world.state import Leg, ShardState
 from cybermesh_cli.world.tally import TRACK_LIMIT, Tally, hop_agreement
 
 BARS = load_thresholds()["phase_3_integration"]["delivery"]
@@ -89,3 +89,21 @@ def test_a_missing_hop_line_breaks_hop_agreement():
     assert hop_agreement(logged, {0: 2, 1: 1, 2: 0}) == 1.0
     assert hop_agreement(logged[1:], {0: 2, 1: 1, 2: 0}) == 2 / 3
     assert hop_agreement(logged, {0: 2}) == 0.5  # a hop line for a shard never recounted
+
+
+def test_stretch_counts_tiles_against_mesh_hops_and_against_the_fewest_tiles():
+    """A diagonal route of 3 mesh hops enters 6 tiles: stretch 2 in hops, 1 in tiles."""
+    from cybermesh_cli.topology import Mesh
+
+    mesh = Mesh(8, 8, neighbourhood=8)
+    tally = Tally(mesh=mesh)
+    shard = _shard(0, 0, "delivered", mesh.bot_at(3, 3), mesh.bot_at(3, 3))
+    route = [(0, 1), (1, 1), (1, 2), (2, 2), (2, 3), (3, 3)]
+    shard.legs = [Leg(mesh.bot_at(r, c), tick, tick) for tick, (r, c) in enumerate(route)]
+    tally.retire(shard)
+    wrapped = _shard(1, 0, "delivered", mesh.bot_at(7, 7), mesh.bot_at(7, 7))
+    wrapped.legs = [Leg(mesh.bot_at(7, 0), 0, 0), Leg(mesh.bot_at(7, 7), 1, 1)]
+    tally.retire(wrapped)  # across the torus's seam: 1 hop, 2 tiles, 2 entered
+    figures = tally.delivery(last_tick=100, settle=10)
+    assert figures["stretch"] == (2.0 + 2.0) / 2
+    assert figures["tile_stretch"] == (1.0 + 1.0) / 2
