@@ -64,7 +64,7 @@ def run_one(spec_path: str, overrides: list[str], side: int, seed: int, ticks: i
         "ticks_per_s": round(ticks / seconds, 1), "judged": figures["judged"],
         "delivered": figures["delivered"]["count"], "right_bot": figures["right_bot"]["count"],
         "ends": figures["ends"], "stretch": figures["stretch"],
-        "tile_stretch": figures["tile_stretch"],
+        "tile_stretch": figures["tile_stretch"], "cohort": figures["cohort"],
         "launches": tally.launches, "carriers_lost": tally.losses,
         "lost_near_carrier": tally.lost_near_carrier,
         "messages_per_bot_round": round(tables.messages / (world.mesh.size * tables.horizon), 1)
@@ -92,6 +92,13 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             low, high = wilson(count, judged) if judged else (0.0, 1.0)
             pooled[name] = {"rate": round(count / max(judged, 1), 4),
                             "ci95": [round(low, 4), round(high, 4)]}
+        cohort = sum(r["cohort"]["shards"] for r in mine)
+        pooled["cohort"] = {"shards": cohort}
+        for name in ("delivered", "right_bot"):
+            count = sum(r["cohort"][name] for r in mine)
+            low, high = wilson(count, cohort) if cohort else (0.0, 1.0)
+            pooled["cohort"][name] = {"rate": round(count / max(cohort, 1), 4),
+                                      "ci95": [round(low, 4), round(high, 4)]}
         for name in ("stretch", "tile_stretch"):
             values = [r[name] for r in mine if r.get(name) is not None]
             pooled[name] = round(sum(values) / len(values), 3) if values else None

@@ -144,7 +144,9 @@ class Tally:
         """Delivery figures over the shards judged: finished, or injected ``settle`` ticks ago.
 
         A shard still in flight that was injected less than ``settle`` ticks before the end is
-        too young to judge; an older one counts as not delivered.
+        too young to judge; an older one counts as not delivered. ``cohort`` counts only the
+        shards injected ``settle`` ticks before the end or earlier: every one had the full
+        time, so quick ends (early deliveries, early drops) of young shards weigh nothing.
         """
         from cybermesh_cli.stats import wilson
 
@@ -164,6 +166,10 @@ class Tally:
         figures["stretch"] = round(float(np.mean(stretches)), 4) if stretches else None
         tiles = [r.hops / r.fewest_tiles for r in judged if r.fewest_tiles]
         figures["tile_stretch"] = round(float(np.mean(tiles)), 4) if tiles else None
+        cohort = [r for r in judged if r.injected <= last_tick - settle]
+        figures["cohort"] = {"shards": len(cohort),
+                             "delivered": sum(r.status == "delivered" for r in cohort),
+                             "right_bot": sum(r.right_bot for r in cohort)}
         return figures
 
 

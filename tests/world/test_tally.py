@@ -107,3 +107,15 @@ def test_stretch_counts_tiles_against_mesh_hops_and_against_the_fewest_tiles():
     figures = tally.delivery(last_tick=100, settle=10)
     assert figures["stretch"] == (2.0 + 2.0) / 2
     assert figures["tile_stretch"] == (1.0 + 1.0) / 2
+
+
+def test_the_cohort_leaves_out_young_shards_that_ended_quickly():
+    """Judged counts a young shard's quick end; the cohort counts only shards given full time."""
+    tally = Tally()
+    tally.retire(_shard(0, 0, "delivered", 0, 0))
+    tally.retire(_shard(1, 0, "aboard", 1, 0))  # old and still in flight: a miss in both
+    tally.retire(_shard(2, 950, "delivered", 0, 0))  # young, delivered quickly
+    tally.retire(_shard(3, 960, "dropped", 1, 0))  # young, dropped quickly
+    figures = tally.delivery(last_tick=1000, settle=100)
+    assert figures["judged"] == 4 and figures["delivered"]["count"] == 2
+    assert figures["cohort"] == {"shards": 2, "delivered": 1, "right_bot": 1}
