@@ -44,7 +44,6 @@ class ShardConfig:
     candidates: int = 0  # landmark blocks a shard visits, carrying the best key it has seen
     accept: float = 1.0  # with candidates: a seen key this similar ends the visits
     texts: str = "all"  # "held": shards only of topics some bot holds
-    backoff: int = 0  # ticks a shard waits after its first lost carrier, doubled each loss
 
 
 @dataclass(frozen=True)
@@ -187,8 +186,7 @@ class WorldConfig:
                                bool(routing.get("clear_wreckage", False)),
                                int(routing.get("candidates", 0)),
                                float(routing.get("accept", 1.0)),
-                               str(shards.get("texts", "all")),
-                               int(routing.get("backoff", 0)))
+                               str(shards.get("texts", "all")))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

@@ -33,7 +33,6 @@ from cybermesh_cli.world.state import ShardState
 LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's tile crossing
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
-MAX_BACKOFF_DOUBLINGS = 6  # a shard waits at most 64 x routing.backoff ticks (plus jitter)
 WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
 ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
 
@@ -79,12 +78,10 @@ class ShardLayer:
 
     def __init__(self, config: ShardConfig, tiling: Tiling, rule: Rule, keys: Vectors,
                  vectors: Vectors, rng: np.random.Generator,
-                 pool: NDArray[np.int64] | None = None,
-                 jitter: np.random.Generator | None = None) -> None:
+                 pool: NDArray[np.int64] | None = None) -> None:
         """Build the routing tables by gossip; ``rng`` draws injections from ``pool``.
 
-        ``pool``: the texts shards are drawn from (None: every text of ``vectors``);
-        ``jitter`` draws the random part of each back-off (``routing.backoff``).
+        ``pool``: the texts shards are drawn from (None: every text of ``vectors``).
         """
         self.config = config
         self.tiling = tiling
@@ -106,8 +103,6 @@ class ShardLayer:
         self._goals: dict[tuple[int, int], int] = {}  # (text, bot) -> best key that bot knows
         self._waiting: dict[int, list[ShardState]] = {}  # bot * 9 + heading -> held shards
         self._new: list[ShardState] = []  # held since the last launch: may be delivered
-        self._backing_off: dict[int, list[ShardState]] = {}  # tick -> shards held until then
-        self._jitter = jitter
         self._blocked = np.full((self.mesh.size, 9), kernels.EMPTY, np.int64)  # lane since
         self._rides: tuple[list[Carrier], NDArray[np.int64], NDArray[np.bool_]] = (
             [], np.zeros(0, np.int64), np.zeros(0, np.bool_))
@@ -190,7 +185,6 @@ class ShardLayer:
         for row in np.flatnonzero(data.alive[:count] & (data.riders[:count] == 0)).tolist():
             tracker.absorb(grid, rows[row])  # bots eat spent carriers: no litter on the torus
         tracker.purge()
-        self._new += self._backing_off.pop(tick, [])
         self._new.sort(key=lambda s: s.id)
         for shard in self._new:
             self._arrive(shard, tick, None, events)
@@ -356,26 +350,12 @@ class ShardLayer:
                     "shard": shard.id, "bot": shard.bot, "reason": "too many carriers lost"}))
             else:
                 shard.status = "held"
-                self._back_off(shard, tick)
+                self._new.append(shard)
                 events.append(Event(tick, "shard.handed", {
                     "shard": shard.id, "carrier": carrier.id, "bot": shard.bot,
                     "reason": "carrier lost (died or collided)"}))
         carrier.shards = []
         carrier.data.riders[carrier.row] = 0
-
-    def _back_off(self, shard: ShardState, tick: int) -> None:
-        """Hold a shard whose carrier was lost: relaunch at once, or after a random back-off.
-
-        With ``routing.backoff`` B, the n-th loss holds the shard for a time drawn uniformly
-        from [B 2^(n-1), B 2^n) ticks (binary exponential back-off, as Ethernet retransmits
-        after collisions): relaunches from a crowded region thin out instead of colliding again.
-        """
-        if not self.config.backoff or self._jitter is None:
-            self._new.append(shard)
-            return
-        base = self.config.backoff << min(shard.losses - 1, MAX_BACKOFF_DOUBLINGS)
-        release = tick + base + int(self._jitter.integers(0, base))
-        self._backing_off.setdefault(release, []).append(shard)
 
 
 HEADINGS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # index: (dy+1)*3 + dx+1

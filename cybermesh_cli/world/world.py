@@ -99,8 +99,7 @@ class World:
         if config.shards is not None and shard_keys is not None and vectors is not None:
             self.shards = ShardLayer(config.shards, self.tiling, config.rule, shard_keys,
                                      vectors, self.seeds.child("injections").rng(),
-                                     self._shard_texts(config.shards, labels),
-                                     self.seeds.child("backoff").rng())
+                                     self._shard_texts(config.shards, labels))
         self.pulses: PulseLayer | None = None
         if config.wave is not None or engine is not None:
             if engine is None:
