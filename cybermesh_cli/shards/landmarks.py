@@ -53,8 +53,7 @@ class Landmarks:
 
     def ranked(self, vector: Vectors, count: int) -> list[int]:
         """Return the ``count`` blocks most like ``vector``, most like first."""
-        scores = self.keys @ vector
-        return np.argsort(-scores, kind="stable")[:count].tolist()  # type: ignore[no-any-return]
+        return [int(block) for block in np.argsort(-(self.keys @ vector), kind="stable")[:count]]
 
     def centre(self, block: int) -> int:
         """Return the bot at the middle of ``block``: within side // 2 hops of all of it."""
