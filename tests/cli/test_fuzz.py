@@ -156,7 +156,7 @@ def _invoke(args: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-@settings(max_examples=2000, deadline=None, derandomize=True,
+@settings(max_examples=1000, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_damaged_run_folder_is_one_line_or_a_verdict_never_a_traceback(pristine, data):
