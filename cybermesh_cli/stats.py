@@ -24,7 +24,7 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float
 
 
 def percentile_ms(seconds: Sequence[float], percentile: float) -> float:
-    """Return the given percentile of wall-clock samples (seconds), in milliseconds.
+    """Return the given percentile of timing samples (seconds), in milliseconds.
 
     Latency budgets are judged on a high percentile over many samples, not on the maximum: one
     sample delayed by another process on a shared machine says nothing about the code.

@@ -8,6 +8,10 @@
   object several times, half of the scenes with random soup in some slots.
 * Energy: deposits from an evolving soup, then free decay, fitted against the half-life.
 
+Latency budgets are judged on the working thread's CPU time, the code's own cost whatever else
+shares the cores (a test suite on two workers doubles wall-clock times); wall-clock figures are
+reported beside them.
+
 Detection separates clusters the library does not know as apgsearch does (a traffic light is
 four blinkers), the same separation as the soup census.
 """
@@ -109,22 +113,26 @@ def _bot(centroid: tuple[float, float], tile: int) -> list[int]:
 
 
 def glider_events(
-    settings: Settings, seeds: Seeds, latencies: list[float] | None = None,
+    settings: Settings, seeds: Seeds, timings: list[tuple[float, float]] | None = None,
     ticks: Iterator[int] | None = None,
 ) -> Iterator[Event]:
-    """Run the propagation worlds, yielding the events replay must reproduce."""
+    """Run the propagation worlds, yielding the events replay must reproduce.
+
+    ``timings`` gets each tick's (CPU, wall-clock) seconds a world: step plus detection.
+    """
     worlds = glider_worlds(settings, seeds)
     height, width = worlds[0].height, worlds[0].width
     starts = [[d.centroid for d in detect(w.cells) if d.name == "glider"] for w in worlds]
     last = [list(s) for s in starts]
     for tick in ticks if ticks is not None else iter(range(settings.ticks)):
-        began = time.perf_counter()
+        began, began_wall = time.thread_time(), time.perf_counter()
         found_all: list[list[Detection]] = []
         for world in worlds:
             world.step(1)
             found_all.append(detect(world.cells, separate_unknown=True))
-        if latencies is not None:
-            latencies.append((time.perf_counter() - began) / len(worlds))
+        if timings is not None:
+            timings.append(((time.thread_time() - began) / len(worlds),
+                            (time.perf_counter() - began_wall) / len(worlds)))
         yield Event(tick, "state.digest", {"digests": [w.digest() for w in worlds]})
         gen = tick + 1
         for w, found in enumerate(found_all):
@@ -191,15 +199,21 @@ def planted_scenes(
 
 
 def detection_metrics(settings: Settings, seeds: Seeds) -> dict[str, float]:
-    """Accuracy, false-positive rate and latency of detection over the planted scenes."""
+    """Accuracy, false-positive rate and latency of detection over the planted scenes.
+
+    A scene's latency is the detecting thread's CPU time (``cpu`` keys), the detector's own cost
+    whatever else shares the cores; the wall-clock time is reported beside it.
+    """
     planted_total = correct = claimed = false = 0
     latencies: list[float] = []
+    walls: list[float] = []
     soup_claims = 0
     for cells, planted, soup in planted_scenes(settings, seeds):
-        began = time.perf_counter()
+        began, began_wall = time.thread_time(), time.perf_counter()
         found = detect(cells, torus=True, separate_unknown=True,
                        period_budget=DETECTION_PERIOD_BUDGET)
-        latencies.append(time.perf_counter() - began)
+        latencies.append(time.thread_time() - began)
+        walls.append(time.perf_counter() - began_wall)
         truth = {(round(c[0], 6), round(c[1], 6)): form for form, c in planted}
         planted_total += len(planted)
         for d in found:
@@ -218,8 +232,9 @@ def detection_metrics(settings: Settings, seeds: Seeds) -> dict[str, float]:
     return {"planted": planted_total, "correct": correct, "claimed": claimed, "false": false,
             "soup_claims": soup_claims, "accuracy": correct / max(planted_total, 1),
             "false_positive_rate": false / max(claimed, 1),
-            "max_latency_ms": 1000 * max(latencies), "median_latency_ms":
-            1000 * float(np.median(latencies)), "p99_latency_ms": percentile_ms(latencies, 99),
+            "max_cpu_ms": 1000 * max(latencies), "median_cpu_ms":
+            1000 * float(np.median(latencies)), "p99_cpu_ms": percentile_ms(latencies, 99),
+            "p99_wall_ms": percentile_ms(walls, 99), "max_wall_ms": 1000 * max(walls),
             "scenes": len(latencies)}
 
 
@@ -250,16 +265,16 @@ class Phase1:
     replayed_types = ("state.digest", "glider.crossed", "glider.checkpoint",
                       "detection.summary", "energy.summary")
     logged_types: dict[str, tuple[str, ...]] = {}
-    wall_clock_keys = {"detection.summary": ("max_latency_ms", "median_latency_ms",
-                                             "p99_latency_ms")}  # replay checks their form
+    wall_clock_keys = {"detection.summary": ("max_cpu_ms", "median_cpu_ms", "p99_cpu_ms",
+                                             "p99_wall_ms", "max_wall_ms")}  # replay: form only
 
     def run(self, ctx: RunContext) -> PhaseResult:
         """Glider propagation (logged tick by tick), then detection and energy."""
         settings = Settings.from_spec(ctx.spec)
         warm_up()  # detection's JIT compiles must not land in a timed tick or scene
-        latencies: list[float] = []
+        timings: list[tuple[float, float]] = []
         checkpoints = crossings = accurate = 0
-        for event in glider_events(settings, ctx.seeds.child("gliders"), latencies,
+        for event in glider_events(settings, ctx.seeds.child("gliders"), timings,
                                    ctx.ticks(settings.ticks, "glider propagation")):
             ctx.events.write([event])
             if event.type == "glider.checkpoint":
@@ -270,13 +285,13 @@ class Phase1:
         ctx.events.emit("detection.summary", ctx.tick, detection)
         energy = energy_metrics(settings, ctx.seeds.child("energy"))
         ctx.events.emit("energy.summary", ctx.tick, energy)
-        steady = latencies[1:] or latencies
+        steady, steady_wall = zip(*(timings[1:] or timings), strict=True)
         return PhaseResult(
             measured={
                 f"{SECTION}.glider_propagation.max_latency_ms": percentile_ms(steady, 99),
                 f"{SECTION}.glider_propagation.accuracy_threshold":
                     accurate / max(checkpoints, 1),
-                f"{SECTION}.pattern_detection.max_latency_ms": detection["p99_latency_ms"],
+                f"{SECTION}.pattern_detection.max_latency_ms": detection["p99_cpu_ms"],
                 f"{SECTION}.pattern_detection.accuracy_threshold": detection["accuracy"],
                 f"{SECTION}.pattern_detection.false_positive_rate":
                     detection["false_positive_rate"],
@@ -287,6 +302,7 @@ class Phase1:
                 "glider_checkpoints": checkpoints, "glider_tile_crossings": crossings,
                 "tick_latency_ms_median": round(1000 * float(np.median(steady)), 4),
                 "tick_latency_ms_max": round(1000 * max(steady), 4),
+                "tick_wall_ms_p99": round(percentile_ms(steady_wall, 99), 4),
                 "tick_samples": len(steady), "load": machine_load(),
                 "detection": {k: round(v, 5) if isinstance(v, float) else v
                               for k, v in detection.items()},

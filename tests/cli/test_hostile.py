@@ -88,7 +88,7 @@ def _raise_accuracy(payload):
 
 
 def _clock_as_text(payload):
-    payload["p99_latency_ms"] = "fast"
+    payload["p99_cpu_ms"] = "fast"
 
 
 def _drop_key(payload):
