@@ -18,6 +18,7 @@ from cybermesh_cli.topology import Mesh, Tiling
 MAX_CELLS = 1 << 26  # 64 Mi cells: about 1.5 GiB of working arrays at the world's ~24 B a cell
 BYTES_PER_CELL = 24  # unpacked cells, detection scratch, energy field, pulse buffers
 LAYOUTS = ("random", "semantic", "bisection")
+LANES = ("shared", "keep_right")
 MIN_CARRIER_TILE = 12  # a lightweight spaceship and its launch margin fit in a tile
 
 
@@ -44,6 +45,7 @@ class ShardConfig:
     candidates: int = 0  # landmark blocks a shard visits, carrying the best key it has seen
     accept: float = 1.0  # with candidates: a seen key this similar ends the visits
     texts: str = "all"  # "held": shards only of topics some bot holds
+    lanes: str = "shared"  # "keep_right": a carrier leaves on the right of its heading
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,9 @@ class WorldConfig:
         if self.shards is not None and self.shards.layout not in LAYOUTS:
             raise InputError(f"routing.layout: {self.shards.layout!r} is not one of "
                              f"{', '.join(LAYOUTS)}")
+        if self.shards is not None and self.shards.lanes not in LANES:
+            raise InputError(f"routing.lanes: {self.shards.lanes!r} is not one of "
+                             f"{', '.join(LANES)}")
         if self.soup is not None and self.soup.size > self.tile:
             raise InputError(f"soup.size: {self.soup.size} does not fit a tile of {self.tile}")
 
@@ -186,7 +191,8 @@ class WorldConfig:
                                bool(routing.get("clear_wreckage", False)),
                                int(routing.get("candidates", 0)),
                                float(routing.get("accept", 1.0)),
-                               str(shards.get("texts", "all")))
+                               str(shards.get("texts", "all")),
+                               str(routing.get("lanes", "shared")))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

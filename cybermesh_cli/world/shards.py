@@ -303,7 +303,7 @@ class ShardLayer:
             return []
         order = np.fromiter(sorted(self._waiting), np.int64, len(self._waiting))
         bots, headings = np.divmod(order, len(HEADINGS))
-        forms = _launch_forms(self.tracker.rule, self.tiling.tile)
+        forms = _launch_forms(self.tracker.rule, self.tiling.tile, self.config.lanes)
         origins = np.stack(np.divmod(bots, self.mesh.cols), axis=1) * self.tiling.tile
         blocked = self._blocked[bots, headings]
         chosen = kernels.launch(grid.words, grid.height, grid.width,
@@ -360,6 +360,10 @@ class ShardLayer:
 
 HEADINGS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # index: (dy+1)*3 + dx+1
 SPOT_SHIFTS = (0, -4, 4, -6, 6)  # launch spots slide along the exit edge, nearest first
+# Keeping right, the spots on the right of the heading only: lightweight spaceships 3-5 cells
+# off the tile's middle row (their lanes clear the opposite stream's and the next tile's by two
+# rows), gliders 1-3 cells off its diagonal (the shift moves a glider half of it each way).
+KEEP_RIGHT_SHIFTS = {False: (4, 3, 5), True: (4, 6, 2)}  # by diagonal heading
 
 
 def _heading(step: tuple[int, int]) -> int:
@@ -377,10 +381,12 @@ class LaunchForms:
 
 
 @cache
-def _launch_forms(rule: Rule, tile: int) -> LaunchForms:
+def _launch_forms(rule: Rule, tile: int, traffic: str = "shared") -> LaunchForms:
+    """Carriers, launch spots and lanes a heading; ``traffic``: "shared" or "keep_right"."""
+    choices = len(SPOT_SHIFTS) if traffic == "shared" else len(KEEP_RIGHT_SHIFTS[False])
     shapes = np.zeros((len(HEADINGS), 8, 8), np.uint8)
     dims = np.zeros((len(HEADINGS), 2), np.int64)
-    spots = np.zeros((len(HEADINGS), len(SPOT_SHIFTS), 2), np.int64)
+    spots = np.zeros((len(HEADINGS), choices, 2), np.int64)
     runs: list[NDArray[np.int64]] = [np.zeros((0, 3), np.int64)] * len(HEADINGS)
     for heading, step in enumerate(HEADINGS):
         if step == (0, 0):
@@ -388,18 +394,33 @@ def _launch_forms(rule: Rule, tile: int) -> LaunchForms:
         form = carrier_form(step)
         h, w = form.cells.shape
         shapes[heading, :h, :w], dims[heading] = form.cells, (h, w)
-        for index, shift in enumerate(SPOT_SHIFTS):
-            top = _edge(step[0], h, tile) + (shift if step[0] == 0 else 0)
-            left = _edge(step[1], w, tile) + (shift if step[1] == 0 else 0)
-            if step[0] and step[1]:  # diagonal: slide along the row edge instead
-                left += shift // 2
-                top -= shift // 2 * step[0] * step[1]
-            spots[heading, index] = top, left
+        base = _spot(step, h, w, tile, 0)
+        for index, shift in enumerate(SPOT_SHIFTS if traffic == "shared"
+                                      else KEEP_RIGHT_SHIFTS[bool(step[0] and step[1])]):
+            spot = _spot(step, h, w, tile, shift)
+            if traffic == "keep_right" and _rightward(step, base, spot) < 0:
+                spot = _spot(step, h, w, tile, -shift)
+            spots[heading, index] = spot
         runs[heading] = flight(form, rule).lane(tile)
     lanes = np.zeros((len(HEADINGS), max(len(r) for r in runs), 3), np.int64)
     for heading, lane in enumerate(runs):
         lanes[heading, :len(lane)] = lane
     return LaunchForms(shapes, dims, spots, lanes)
+
+
+def _spot(step: tuple[int, int], h: int, w: int, tile: int, shift: int) -> tuple[int, int]:
+    """Top-left of a launch spot: at the exit edge, slid ``shift`` cells along it."""
+    top = _edge(step[0], h, tile) + (shift if step[0] == 0 else 0)
+    left = _edge(step[1], w, tile) + (shift if step[1] == 0 else 0)
+    if step[0] and step[1]:  # diagonal: slide along the row edge instead
+        left += shift // 2
+        top -= shift // 2 * step[0] * step[1]
+    return top, left
+
+
+def _rightward(step: tuple[int, int], base: tuple[int, int], spot: tuple[int, int]) -> int:
+    """How far ``spot`` lies right of ``base`` for a ship heading ``step`` (y grows down)."""
+    return (spot[0] - base[0]) * step[1] - (spot[1] - base[1]) * step[0]
 
 
 def _edge(step: int, size: int, tile: int) -> int:
