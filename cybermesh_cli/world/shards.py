@@ -360,10 +360,10 @@ class ShardLayer:
 
 HEADINGS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))  # index: (dy+1)*3 + dx+1
 SPOT_SHIFTS = (0, -4, 4, -6, 6)  # launch spots slide along the exit edge, nearest first
-# Keeping right, the spots on the right of the heading only: lightweight spaceships 3-5 cells
-# off the tile's middle row (their lanes clear the opposite stream's and the next tile's by two
-# rows), gliders 1-3 cells off its diagonal (the shift moves a glider half of it each way).
-KEEP_RIGHT_SHIFTS = {False: (4, 3, 5), True: (4, 6, 2)}  # by diagonal heading
+# Keeping right, the spots on the right of the heading only, far enough off the tile's middle
+# that no cell of a lane is in the opposite stream's lane: lightweight spaceships 3-4 cells off
+# the middle row, gliders 3-4 cells off the diagonal (a glider moves half its shift each way).
+KEEP_RIGHT_SHIFTS = {False: (4, 3), True: (6, 8)}  # by diagonal heading
 
 
 def _heading(step: tuple[int, int]) -> int:

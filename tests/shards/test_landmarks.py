@@ -7,7 +7,9 @@ from cybermesh_cli.errors import InputError
 from cybermesh_cli.shards.landmarks import Landmarks
 from cybermesh_cli.shards.layout import bisection_layout
 from cybermesh_cli.topology import Mesh
+from cybermesh_cli.substrate.rules import CONWAY
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.shards import HEADINGS, _launch_forms
 from cybermesh_cli.world.tally import Tally
 
 BLOCK = {"rule": "B3/S23", "mesh": {"rows": 16, "cols": 16, "tile": 16},
@@ -182,3 +184,26 @@ def test_held_texts_draw_shards_only_of_topics_some_bot_holds(corpus):
     config = WorldConfig.from_block({**small, "shards": {**small["shards"], "texts": "held"}})
     with pytest.raises(InputError, match="labels"):
         World(config, 5, keys=keys, vectors=shards)
+
+
+def _lane_cells(traffic, step, origin):
+    """Cells a carrier launched ``step``-wards from any spot of a tile may fly through."""
+    forms = _launch_forms(CONWAY, 16, traffic)
+    heading = HEADINGS.index(step)
+    return {(origin[0] + top + dy, origin[1] + left + dx + k)
+            for top, left in forms.spots[heading].tolist()
+            for dy, dx, width in forms.lanes[heading].tolist() for k in range(width)}
+
+
+@pytest.mark.parametrize("step", [(0, 1), (1, 0), (1, 1), (1, -1)])
+def test_keeping_right_parts_the_lanes_of_two_bots_sending_to_each_other(step):
+    """Shared lanes of a bot and its neighbour meet head on; kept to the right they never do."""
+    for traffic, meet in (("shared", True), ("keep_right", False)):
+        there = _lane_cells(traffic, step, (0, 0))
+        back = _lane_cells(traffic, (-step[0], -step[1]), (16 * step[0], 16 * step[1]))
+        assert bool(there & back) is meet, traffic
+
+
+def test_lanes_must_be_shared_or_keep_right():
+    with pytest.raises(InputError, match="routing.lanes: 'left'"):
+        WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"], "lanes": "left"}})
