@@ -182,7 +182,7 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
         report.notes.append(f"phase {spec.phase} logs no re-simulated state")
         return
     wanted = set(driver.replayed_types)
-    clock: dict[str, Sequence[str]] = getattr(driver, "wall_clock_keys", {})
+    clock: dict[str, Sequence[Sequence[str]]] = getattr(driver, "wall_clock_keys", {})
     logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
     expected_stream = driver.resimulate(spec, events, run_dir)
     for line, event in logged:
@@ -214,19 +214,25 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
         report.divergence = Divergence(missing.tick, None, missing.type, missing.payload, None)
 
 
-def _same(expected: Event, event: dict[str, Any], clock_keys: Sequence[str]) -> bool:
+def _same(expected: Event, event: dict[str, Any],
+          clock_versions: Sequence[Sequence[str]]) -> bool:
     """Whether a logged event is the re-simulated one: the same tick, type and payload.
 
-    Keys that hold wall-clock measurements (``clock_keys``) cannot be recomputed: they must be
-    there, as finite non-negative numbers; every other key must be equal, and no key may be
-    missing or extra.
+    Keys that hold timings (``clock_versions``: each version's key set, the current first)
+    cannot be recomputed: a logged event has one version's keys, as finite non-negative
+    numbers, so runs logged before a timing was renamed still replay. Every other key must be
+    equal, and no key may be missing or extra.
     """
     payload = event["payload"]
     if (expected.tick, expected.type) != (event["tick"], event["type"]) or \
-            not isinstance(payload, dict) or payload.keys() != expected.payload.keys():
+            not isinstance(payload, dict):
+        return False
+    clock = {key for version in clock_versions for key in version}
+    if payload.keys() - clock != expected.payload.keys() - clock or clock_versions and \
+            payload.keys() & clock not in [set(version) for version in clock_versions]:
         return False
     for key, value in payload.items():
-        if key in clock_keys:
+        if key in clock:
             if isinstance(value, bool) or not isinstance(value, int | float) or \
                     not 0 <= value < float("inf"):
                 return False

@@ -42,3 +42,30 @@ def test_replay_verifies_and_names_a_corrupted_tick(phase1_run):
     done = cli("replay", str(forged), cwd=root)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "'[/]', '[bold]x'" in done.stdout or '"[/]", "[bold]x"' in done.stdout, done.stdout
+    shutil.rmtree(forged)
+
+
+LEGACY_TIMINGS = {"max_cpu_ms": "max_latency_ms", "median_cpu_ms": "median_latency_ms",
+                  "p99_cpu_ms": "p99_latency_ms"}
+
+
+@pytest.mark.parametrize("renamed, verified", [(LEGACY_TIMINGS, True),
+                                               ({"p99_cpu_ms": "p99_latency_ms"}, False)])
+def test_a_run_logged_with_wall_clock_timings_still_replays(phase1_run, renamed, verified):
+    """Runs logged before the CPU timings (three wall-clock keys) verify; a mix of both does not."""
+    root, run = phase1_run
+
+    def legacy(event):
+        payload = event["payload"]
+        for new, old in renamed.items():
+            payload[old] = payload.pop(new)
+        if renamed == LEGACY_TIMINGS:
+            del payload["p99_wall_ms"], payload["max_wall_ms"]
+
+    copy, line, _ = tampered_copy(run, lambda b: b'"detection.summary"' in b, legacy)
+    done = cli("replay", str(copy), cwd=root)
+    shutil.rmtree(copy)
+    if verified:
+        assert done.returncode == 0 and "re-simulation verified" in done.stdout, done.stdout
+    else:
+        assert done.returncode == 1 and f"line {line}, detection.summary" in done.stdout
