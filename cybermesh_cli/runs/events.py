@@ -56,9 +56,15 @@ class EventLog:
             "type": type_,
             "payload": payload or {},
         }
-        self._guarded(self._file.write, orjson.dumps(event, option=_DUMP_OPTIONS))
+        if self.failure is not None:
+            raise self.failure
+        try:  # inline, not through _guarded: every event of every run passes here
+            self._file.write(orjson.dumps(event, option=_DUMP_OPTIONS))
+        except OSError as exc:
+            self._fail(exc)
         self._seq += 1
-        self.last_tick = max(self.last_tick, tick)
+        if tick > self.last_tick:
+            self.last_tick = tick
         return self._seq - 1
 
     def write(self, events: Iterable[Event]) -> None:
@@ -81,9 +87,13 @@ class EventLog:
         try:
             write(*args)
         except OSError as exc:
-            exc.filename = str(self.path)
-            self.failure = exc
-            raise
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        """Name this file in a failed write and keep it: every later write raises it again."""
+        exc.filename = str(self.path)
+        self.failure = exc
+        raise exc
 
     def close(self) -> None:
         """Flush and close the file (after a failed write, what is left is given up)."""
