@@ -120,7 +120,7 @@ class Tiling:
         (ra, ca), (rb, cb) = mesh.position(a), mesh.position(b)
         dr = (rb - ra + mesh.rows // 2) % mesh.rows - mesh.rows // 2
         dc = (cb - ca + mesh.cols // 2) % mesh.cols - mesh.cols // 2
-        return int(np.sign(dr)), int(np.sign(dc))
+        return (dr > 0) - (dr < 0), (dc > 0) - (dc < 0)
 
     def mask(self, bots: list[int] | tuple[int, ...]) -> NDArray[np.bool_]:
         """Cells that belong to ``bots``' tiles."""

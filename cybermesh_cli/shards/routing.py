@@ -59,16 +59,15 @@ class RoutingTables:
     horizon: int
     tables: list[dict[int, tuple[int, int]]] = field(default_factory=list)
     messages: int = 0
-    _known: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(
-        default_factory=dict, repr=False)
+    # Every table as arrays: bot b knows targets[offsets[b]:offsets[b + 1]], hops away.
+    offsets: NDArray[np.int64] = field(init=False, repr=False)
+    targets: NDArray[np.int64] = field(init=False, repr=False)
+    hops: NDArray[np.int64] = field(init=False, repr=False)
 
     def known(self, bot: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Return the bots ``bot`` knows and their hop counts, as arrays (built once a bot)."""
-        if bot not in self._known:
-            table = self.tables[bot]
-            self._known[bot] = (np.fromiter(table, np.int64, len(table)),
-                                np.fromiter((h for h, _ in table.values()), np.int64, len(table)))
-        return self._known[bot]
+        """Return the bots ``bot`` knows and their hop counts, as arrays (views)."""
+        lo, hi = self.offsets[bot], self.offsets[bot + 1]
+        return self.targets[lo:hi], self.hops[lo:hi]
 
     def __post_init__(self) -> None:
         """Run the gossip rounds."""
@@ -83,6 +82,11 @@ class RoutingTables:
                         if known is None or hops + 1 < known[0]:
                             heard[bot][target] = (hops + 1, neighbour)
             self.tables = heard
+        sizes = np.fromiter((len(t) for t in self.tables), np.int64, len(self.tables))
+        self.offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        total = int(self.offsets[-1])
+        self.targets = np.fromiter((b for t in self.tables for b in t), np.int64, total)
+        self.hops = np.fromiter((h for t in self.tables for h, _ in t.values()), np.int64, total)
 
 
 def oracle_targets(keys: Vectors, shards: Vectors) -> NDArray[np.int64]:
@@ -167,19 +171,113 @@ def best_known_among(tables: RoutingTables, similarity: NDArray[np.float32], bot
 def best_known_for(tables: RoutingTables, vector: Vectors, bot: int) -> int:
     """Do :func:`best_known`, computing similarity only to the keys ``bot`` knows."""
     targets, hops = tables.known(bot)
-    return int(_best_among(targets, hops, _dots(tables.keys, targets, vector)))
+    return _best_by_dots(tables.keys, targets, hops, vector)
+
+
+@nb.njit(cache=True)
+def _best_by_dots(keys: Vectors, targets: NDArray[np.int64], hops: NDArray[np.int64],
+                  vector: Vectors) -> int:
+    """:func:`_best_among` over :func:`_dots`, in one call from Python (one a hop)."""
+    return _best_among(targets, hops, _dots(keys, targets, vector))
 
 
 @nb.njit(cache=True, fastmath=True)
+def _dot(keys: Vectors, row: int, vector: Vectors) -> np.float32:
+    """``keys[row] @ vector``, the sum vectorised (the one definition every caller shares)."""
+    total = np.float32(0)
+    for d in range(len(vector)):
+        total += keys[row, d] * vector[d]
+    return total
+
+
+@nb.njit(cache=True)
 def _dots(keys: Vectors, rows: NDArray[np.int64], vector: Vectors) -> Vectors:
-    """``keys[rows] @ vector`` without the copy (the sums vectorised, as BLAS does)."""
+    """``keys[rows] @ vector`` without the copy."""
     out = np.empty(len(rows), np.float32)
     for k in range(len(rows)):
-        total = np.float32(0)
-        for d in range(len(vector)):
-            total += keys[rows[k], d] * vector[d]
-        out[k] = total
+        out[k] = _dot(keys, rows[k], vector)
     return out
+
+
+class SimilarityMemo:
+    """:func:`best_known_for` that computes each (text, key) similarity once.
+
+    A shard's next bot knows mostly the keys its last bot knew (72 of 81 with 8 neighbours
+    and a horizon of 4), and reading the keys, not comparing them, is what a decision costs on
+    a large mesh. Each text gets a row of similarities (NaN: not yet computed) in a bounded
+    block, rows reused oldest first. Answers are those of :func:`best_known_for`, bit for bit:
+    each similarity is the same :func:`_dot`.
+    """
+
+    def __init__(self, tables: RoutingTables, vectors: Vectors, budget_bytes: int) -> None:
+        """Keep at most ``budget_bytes`` of similarities (at least one text's)."""
+        self.tables, self.vectors = tables, vectors
+        rows = min(len(vectors), max(1, budget_bytes // (4 * tables.mesh.size)))
+        self._rows = np.full((rows, tables.mesh.size), np.nan, np.float32)
+        self._owner = [-1] * rows  # the text each row holds
+        self._slot: dict[int, int] = {}  # text -> its row
+        self._next = 0  # the row the next new text takes
+
+    def best_known(self, texts: list[int], bots: list[int]) -> list[int]:
+        """Return, for each (text, bot), the bot of the key most like it that ``bot`` knows.
+
+        One compiled call for all pairs, but for a batch of more new texts than rows: its
+        pairs go in parts, so no row is reused while a pair still needs it.
+        """
+        answers: list[int] = []
+        start, used, slots = 0, set[int](), list[int]()  # the part not yet run: texts, rows
+        for index, text in enumerate(texts):
+            slot = self._slot.get(text)
+            if slot is None:
+                if self._owner[self._next] in used:
+                    answers += self._run(texts[start:index], bots[start:index], slots)
+                    start, used, slots = index, set(), []
+                slot = self._take(text)
+            used.add(text)
+            slots.append(slot)
+        return answers + self._run(texts[start:], bots[start:], slots)
+
+    def _take(self, text: int) -> int:
+        """Give ``text`` the oldest row (emptied), forgetting the text that held it."""
+        slot, self._next = self._next, (self._next + 1) % len(self._rows)
+        self._slot.pop(self._owner[slot], None)
+        self._owner[slot], self._slot[text] = text, slot
+        self._rows[slot] = np.nan
+        return slot
+
+    def _run(self, texts: list[int], bots: list[int], slots: list[int]) -> list[int]:
+        tables = self.tables
+        goals = _best_many(tables.keys, tables.offsets, tables.targets, tables.hops,
+                           self.vectors, np.array(texts, np.int64), np.array(bots, np.int64),
+                           np.array(slots, np.int64), self._rows)
+        answers: list[int] = goals.tolist()
+        return answers
+
+
+@nb.njit(cache=True)
+def _best_many(keys: Vectors, offsets: NDArray[np.int64], targets: NDArray[np.int64],
+               hops: NDArray[np.int64], vectors: Vectors, texts: NDArray[np.int64],
+               bots: NDArray[np.int64], slots: NDArray[np.int64], memo: Vectors
+               ) -> NDArray[np.int64]:
+    """:func:`_best_by_memo` for each (text, bot), text ``t``'s similarities in ``memo[slot]``."""
+    out = np.empty(len(texts), np.int64)
+    for i in range(len(texts)):
+        lo, hi = offsets[bots[i]], offsets[bots[i] + 1]
+        out[i] = _best_by_memo(keys, targets[lo:hi], hops[lo:hi], vectors[texts[i]],
+                               memo[slots[i]])
+    return out
+
+
+@nb.njit(cache=True)
+def _best_by_memo(keys: Vectors, targets: NDArray[np.int64], hops: NDArray[np.int64],
+                  vector: Vectors, memo: Vectors) -> int:
+    """:func:`_best_by_dots`, reading each similarity from ``memo`` or computing it into it."""
+    similarity = np.empty(len(targets), np.float32)
+    for k in range(len(targets)):
+        if np.isnan(memo[targets[k]]):
+            memo[targets[k]] = _dot(keys, targets[k], vector)
+        similarity[k] = memo[targets[k]]
+    return _best_among(targets, hops, similarity)
 
 
 @nb.njit(cache=True)

@@ -137,4 +137,4 @@ class Grid:
 
     def digest(self) -> str:
         """Return a 128-bit hash of the state (the packed words), for replay checks."""
-        return hashlib.blake2b(self._a.tobytes(), digest_size=16).hexdigest()
+        return hashlib.blake2b(np.ascontiguousarray(self._a).data, digest_size=16).hexdigest()

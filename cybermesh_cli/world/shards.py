@@ -23,7 +23,7 @@ from cybermesh_cli.shards import kernels
 from cybermesh_cli.shards.carriers import Carrier, Tracker, carrier_form, flight
 from cybermesh_cli.shards.embedders import Vectors
 from cybermesh_cli.shards.landmarks import Landmarks
-from cybermesh_cli.shards.routing import RoutingTables, best_known_for
+from cybermesh_cli.shards.routing import RoutingTables, SimilarityMemo
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import Rule
 from cybermesh_cli.topology import Tiling
@@ -35,6 +35,7 @@ KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * rand
 MAX_BOTS_PER_TOPIC = 256
 WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
 ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
+SIMILARITY_BYTES = 64 << 20  # texts' similarities to keys kept for routing (4,096 at 64x64)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class ShardLayer:
         self.rng = rng
         self.pool = pool
         self.tables = RoutingTables(self.mesh, keys, config.horizon)
+        self._similarity = SimilarityMemo(self.tables, vectors, SIMILARITY_BYTES)
         self.landmarks = Landmarks.build(self.mesh, keys, config.landmarks) \
             if config.landmarks else None
         self._blocks: dict[int, int] = {}  # text -> the landmark block most like it
@@ -123,6 +125,7 @@ class ShardLayer:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
         self.keys = keys
         self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
+        self._similarity = SimilarityMemo(self.tables, self.vectors, SIMILARITY_BYTES)
         self.landmarks = Landmarks.build(self.mesh, keys, self.config.landmarks) \
             if self.config.landmarks else None
         self._blocks.clear()
@@ -174,7 +177,11 @@ class ShardLayer:
         self._rides = (rows[:count], data.riders[:count].copy(), ~data.alive[:count])
         where = self._bots_at(data.centroid[:count])
         moved = data.alive[:count] & (data.riders[:count] > 0) & (where != data.bot[:count])
-        for row in np.flatnonzero(moved).tolist():
+        moving = np.flatnonzero(moved).tolist()
+        self._prefetch_goals(
+            [(self.in_flight[i].text_index, int(where[row])) for row in moving
+             for i in rows[row].shards] + [(s.text_index, s.bot) for s in self._new])
+        for row in moving:
             self._ride(rows[row], int(where[row]), tick, events)
         for carrier in lost:
             self._hand_over(carrier, tick, events)
@@ -252,8 +259,16 @@ class ShardLayer:
         """Return the bot of the key most like ``text`` among those ``bot`` knows (cached)."""
         key = (text, bot)
         if key not in self._goals:
-            self._goals[key] = best_known_for(self.tables, self.vectors[text], bot)
+            self._goals[key] = self._similarity.best_known([text], [bot])[0]
         return self._goals[key]
+
+    def _prefetch_goals(self, pairs: list[tuple[int, int]]) -> None:
+        """Answer :meth:`_best_known` for the (text, bot) pairs this tick will ask, in one call."""
+        wanted = [p for p in dict.fromkeys(pairs) if p not in self._goals]
+        if wanted:
+            texts, bots = (list(column) for column in zip(*wanted, strict=True))
+            self._goals.update(zip(wanted, self._similarity.best_known(texts, bots),
+                                   strict=True))
 
     def _finish(self, shard: ShardState, status: str) -> None:
         shard.status = status

@@ -5,7 +5,14 @@ import pytest
 
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.shards.layout import semantic_layout
-from cybermesh_cli.shards.routing import Confidence, RoutingTables, oracle_targets, route
+from cybermesh_cli.shards.routing import (
+    Confidence,
+    RoutingTables,
+    SimilarityMemo,
+    best_known_for,
+    oracle_targets,
+    route,
+)
 
 
 def _unit(rows):
@@ -96,3 +103,20 @@ def test_semantic_layout_puts_similar_keys_next_to_each_other():
         return sum(float(keys[o[a]] @ keys[o[b]]) for a in range(25) for b in mesh.neighbours[a])
 
     assert linked(order) > linked(np.arange(25)) + 1.0
+
+
+@pytest.mark.parametrize("budget_texts", [1, 3, 1000])
+def test_similarity_memo_answers_as_best_known_for_bit_for_bit(budget_texts):
+    """Batches with repeated texts and bots, rows reused mid-batch when the budget is small."""
+    rng = np.random.default_rng(7)
+    mesh = Mesh(9, 9, neighbourhood=8)
+    keys = _unit(rng.normal(size=(mesh.size, 64)))
+    vectors = _unit(rng.normal(size=(40, 64)))
+    tables = RoutingTables(mesh, keys, 2)
+    memo = SimilarityMemo(tables, vectors, budget_texts * 4 * mesh.size)
+    for _ in range(6):
+        texts = rng.integers(0, len(vectors), 50).tolist()
+        bots = rng.integers(0, mesh.size, 50).tolist()
+        expected = [best_known_for(tables, vectors[t], b) for t, b in zip(texts, bots)]
+        assert memo.best_known(texts, bots) == expected
+    assert len(set(expected)) > 5  # the answers depend on the pair, so a mix-up would show
