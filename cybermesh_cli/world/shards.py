@@ -35,7 +35,7 @@ KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * rand
 MAX_BOTS_PER_TOPIC = 256
 WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
 ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
-SIMILARITY_BYTES = 64 << 20  # texts' similarities to keys kept for routing (4,096 at 64x64)
+SIMILARITY_BYTES = 64 << 20  # texts' similarities kept for routing, stamps beside (2,048 at 64x64)
 
 
 @dataclass(frozen=True)
@@ -316,7 +316,7 @@ class ShardLayer:
         """
         if not self._waiting:
             return []
-        order = np.fromiter(sorted(self._waiting), np.int64, len(self._waiting))
+        order = np.sort(np.fromiter(self._waiting, np.int64, len(self._waiting)))
         bots, headings = np.divmod(order, len(HEADINGS))
         forms = _launch_forms(self.tracker.rule, self.tiling.tile, self.config.lanes)
         origins = np.stack(np.divmod(bots, self.mesh.cols), axis=1) * self.tiling.tile

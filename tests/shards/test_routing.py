@@ -113,7 +113,7 @@ def test_similarity_memo_answers_as_best_known_for_bit_for_bit(budget_texts):
     keys = _unit(rng.normal(size=(mesh.size, 64)))
     vectors = _unit(rng.normal(size=(40, 64)))
     tables = RoutingTables(mesh, keys, 2)
-    memo = SimilarityMemo(tables, vectors, budget_texts * 4 * mesh.size)
+    memo = SimilarityMemo(tables, vectors, budget_texts * 8 * mesh.size)
     for _ in range(6):
         texts = rng.integers(0, len(vectors), 50).tolist()
         bots = rng.integers(0, mesh.size, 50).tolist()
