@@ -7,6 +7,7 @@ representation over all phases and orientations (shorter first, then alphabetica
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -54,20 +55,20 @@ def shape_key(cells: Cells) -> bytes:
 def wechsler(cells: Cells) -> str:
     """Encode in extended Wechsler: 5-row strips, a base-32 digit a column, short zero runs."""
     height, width = cells.shape
-    strips = []
-    for top in range(0, height, 5):
-        strip = cells[top:top + 5]
-        weights = (1 << np.arange(strip.shape[0]))[:, None]
-        values = (strip.astype(np.int64) * weights).sum(axis=0)
-        text, zeros = "", 0
-        for value in values.tolist():
-            if value == 0:
-                zeros += 1
-                continue
-            text += _zeros(zeros) + _DIGITS[value]
-            zeros = 0
-        strips.append(text)
-    return "z".join(strips)
+    strips = -(-height // 5)
+    padded = np.zeros((strips * 5, width), np.int64)
+    padded[:height] = cells
+    values = np.einsum("swc,w->sc", padded.reshape(strips, 5, width), _WEIGHTS)
+    return "z".join(_ZERO_RUNS.sub(_zero_run, "".join([_DIGITS[v] for v in row]).rstrip("0"))
+                    for row in values.tolist())
+
+
+_WEIGHTS = np.array([1, 2, 4, 8, 16], np.int64)  # a strip's rows, top row least significant
+_ZERO_RUNS = re.compile("0+")
+
+
+def _zero_run(match: re.Match[str]) -> str:
+    return _zeros(len(match.group()))
 
 
 def _zeros(count: int) -> str:
