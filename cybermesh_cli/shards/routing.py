@@ -60,9 +60,9 @@ class RoutingTables:
     tables: list[dict[int, tuple[int, int]]] = field(default_factory=list)
     messages: int = 0
     # Every table as arrays: bot b knows targets[offsets[b]:offsets[b + 1]], hops away.
-    offsets: NDArray[np.int64] = field(init=False, repr=False)
-    targets: NDArray[np.int64] = field(init=False, repr=False)
-    hops: NDArray[np.int64] = field(init=False, repr=False)
+    offsets: NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    targets: NDArray[np.int64] = field(init=False, repr=False, compare=False)
+    hops: NDArray[np.int64] = field(init=False, repr=False, compare=False)
 
     def known(self, bot: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Return the bots ``bot`` knows and their hop counts, as arrays (views)."""
