@@ -265,7 +265,7 @@ class Phase1:
     replayed_types = ("state.digest", "glider.crossed", "glider.checkpoint",
                       "detection.summary", "energy.summary")
     logged_types: dict[str, tuple[str, ...]] = {}
-    wall_clock_keys = {"detection.summary": (  # replay checks their form; runs logged
+    timing_keys = {"detection.summary": (  # replay checks only their form; runs logged
         ("max_cpu_ms", "median_cpu_ms", "p99_cpu_ms", "p99_wall_ms", "max_wall_ms"),
         ("max_latency_ms", "median_latency_ms", "p99_latency_ms"))}  # before CPU timings
 

@@ -182,7 +182,7 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
         report.notes.append(f"phase {spec.phase} logs no re-simulated state")
         return
     wanted = set(driver.replayed_types)
-    clock: dict[str, Sequence[Sequence[str]]] = getattr(driver, "wall_clock_keys", {})
+    timings: dict[str, Sequence[Sequence[str]]] = getattr(driver, "timing_keys", {})
     logged = [(index + 1, e) for index, e in enumerate(events) if e["type"] in wanted]
     expected_stream = driver.resimulate(spec, events, run_dir)
     for line, event in logged:
@@ -199,7 +199,7 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
             report.divergence = Divergence(event["tick"], line, event["type"], None,
                                            event["payload"])
             return
-        if not _same(expected, event, clock.get(event["type"], ())):
+        if not _same(expected, event, timings.get(event["type"], ())):
             report.divergence = Divergence(event["tick"], line, event["type"],
                                            {"tick": expected.tick, "type": expected.type,
                                             **expected.payload},
@@ -215,10 +215,10 @@ def _resimulate(report: ReplayReport, run_dir: Path, events: list[dict[str, Any]
 
 
 def _same(expected: Event, event: dict[str, Any],
-          clock_versions: Sequence[Sequence[str]]) -> bool:
+          timing_versions: Sequence[Sequence[str]]) -> bool:
     """Whether a logged event is the re-simulated one: the same tick, type and payload.
 
-    Keys that hold timings (``clock_versions``: each version's key set, the current first)
+    Keys that hold timings (``timing_versions``: each version's key set, the current first)
     cannot be recomputed: a logged event has one version's keys, as finite non-negative
     numbers, so runs logged before a timing was renamed still replay. Every other key must be
     equal, and no key may be missing or extra.
@@ -227,12 +227,12 @@ def _same(expected: Event, event: dict[str, Any],
     if (expected.tick, expected.type) != (event["tick"], event["type"]) or \
             not isinstance(payload, dict):
         return False
-    clock = {key for version in clock_versions for key in version}
-    if payload.keys() - clock != expected.payload.keys() - clock or clock_versions and \
-            payload.keys() & clock not in [set(version) for version in clock_versions]:
+    timed = {key for version in timing_versions for key in version}
+    if payload.keys() - timed != expected.payload.keys() - timed or timing_versions and \
+            payload.keys() & timed not in [set(version) for version in timing_versions]:
         return False
     for key, value in payload.items():
-        if key in clock:
+        if key in timed:
             if isinstance(value, bool) or not isinstance(value, int | float) or \
                     not 0 <= value < float("inf"):
                 return False
