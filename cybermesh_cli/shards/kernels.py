@@ -262,11 +262,30 @@ def lane_clear(words: Packed, height: int, width: int, top: int, left: int,
 
     ``runs``: the lane's cells as (dy, dx, width) row runs from (top, left) (:meth:`Flight.lane`).
     """
+    return lane_blocker(words, height, width, top, left, runs, EMPTY) == EMPTY
+
+
+@nb.njit(cache=True, inline="always")
+def _run_live(words: Packed, height: int, width: int, top: int, left: int,
+              runs: NDArray[np.int64], k: int) -> bool:
+    return bool(runs[k, 2]) and bool(_row(words, width, (top + runs[k, 0]) % height,
+                                          left + runs[k, 1], runs[k, 2]))
+
+
+@nb.njit(cache=True, inline="always")
+def lane_blocker(words: Packed, height: int, width: int, top: int, left: int,
+                 runs: NDArray[np.int64], hint: int) -> int:
+    """Return the first run of a lane that holds a live cell, or EMPTY when the lane is clear.
+
+    ``hint`` (a run, or EMPTY) is read first: the run that blocked this spot last time, which
+    a still life keeps blocked tick after tick, so a blocked lane costs one row read, not all.
+    """
+    if hint != EMPTY and _run_live(words, height, width, top, left, runs, hint):
+        return hint
     for k in range(runs.shape[0]):
-        if runs[k, 2] and _row(words, width, (top + runs[k, 0]) % height, left + runs[k, 1],
-                               runs[k, 2]):
-            return False
-    return True
+        if _run_live(words, height, width, top, left, runs, k):
+            return k
+    return EMPTY
 
 
 @nb.njit(cache=True)
@@ -297,35 +316,41 @@ def erase(words: Packed, height: int, width: int, top: int, left: int, rows: int
 
 
 @nb.njit(cache=True)
-def launch(words: Packed, height: int, width: int, spots: NDArray[np.int64],
-           forms: NDArray[np.int64], shapes: NDArray[np.uint8], dims: NDArray[np.int64],
-           lanes: NDArray[np.int64], blocked: NDArray[np.int64], tick: int,
-           wait: int) -> NDArray[np.int64]:
+def launch(words: Packed, height: int, width: int, groups: NDArray[np.int64], cols: int,
+           tile: int, spots: NDArray[np.int64], shapes: NDArray[np.uint8],
+           dims: NDArray[np.int64], lanes: NDArray[np.int64], blocked: NDArray[np.int64],
+           blockers: NDArray[np.int64], tick: int, wait: int) -> NDArray[np.int64]:
     """Launch one ship for each group of riders, in order; return each group's spot (or -1).
 
-    Group g launches form ``forms[g]`` at the first of its ``spots[g]`` whose lane is clear
-    and whose spot is free. With no clear lane it waits ``wait`` ticks from when it was first
-    blocked (``blocked[g]``, updated in place), then takes the first free spot.
+    Group ``bot * 9 + heading`` (bots in rows of ``cols`` tiles) launches that heading's form
+    at the first of its ``spots[heading]`` (from the tile's top-left) whose lane is clear and
+    whose spot is free. With no clear lane it waits ``wait`` ticks from when it was first
+    blocked (``blocked[bot, heading]``, kept in place), then takes the first free spot.
+    ``blockers[bot, heading, s]``: the run that blocked spot s last time (:func:`lane_blocker`).
     """
-    groups, choices = spots.shape[0], spots.shape[1]
-    chosen = np.full(groups, -1, np.int64)
+    choices = spots.shape[1]
+    chosen = np.full(len(groups), -1, np.int64)
     clear = np.zeros(choices, np.bool_)
-    for g in range(groups):
-        form = forms[g]
+    for g in range(len(groups)):
+        bot, form = divmod(groups[g], 9)
+        top, left = bot // cols * tile, bot % cols * tile
         for s in range(choices):
-            clear[s] = lane_clear(words, height, width, spots[g, s, 0], spots[g, s, 1],
-                                  lanes[form])
+            blockers[bot, form, s] = lane_blocker(words, height, width, top + spots[form, s, 0],
+                                                  left + spots[form, s, 1], lanes[form],
+                                                  blockers[bot, form, s])
+            clear[s] = blockers[bot, form, s] == EMPTY
         if clear.any():
-            blocked[g] = EMPTY
+            blocked[bot, form] = EMPTY
         else:
-            if blocked[g] == EMPTY:
-                blocked[g] = tick
-            if tick - blocked[g] < wait:
+            if blocked[bot, form] == EMPTY:
+                blocked[bot, form] = tick
+            if tick - blocked[bot, form] < wait:
                 continue
         cells = shapes[form, :dims[form, 0], :dims[form, 1]]
         for want in (True, False):
             for s in range(choices):
                 if chosen[g] < 0 and clear[s] == want and place(
-                        words, height, width, cells, spots[g, s, 0], spots[g, s, 1]):
+                        words, height, width, cells, top + spots[form, s, 0],
+                        left + spots[form, s, 1]):
                     chosen[g] = s
     return chosen

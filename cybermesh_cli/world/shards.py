@@ -106,6 +106,8 @@ class ShardLayer:
         self._waiting: dict[int, list[ShardState]] = {}  # bot * 9 + heading -> held shards
         self._new: list[ShardState] = []  # held since the last launch: may be delivered
         self._blocked = np.full((self.mesh.size, 9), kernels.EMPTY, np.int64)  # lane since
+        self._blockers = np.full((self.mesh.size, 9, len(_launch_forms(
+            rule, tiling.tile, config.lanes).spots[0])), kernels.EMPTY, np.int64)  # run a spot
         self._rides: tuple[list[Carrier], NDArray[np.int64], NDArray[np.bool_]] = (
             [], np.zeros(0, np.int64), np.zeros(0, np.bool_))
 
@@ -317,24 +319,22 @@ class ShardLayer:
         if not self._waiting:
             return []
         order = np.sort(np.fromiter(self._waiting, np.int64, len(self._waiting)))
-        bots, headings = np.divmod(order, len(HEADINGS))
         forms = _launch_forms(self.tracker.rule, self.tiling.tile, self.config.lanes)
-        origins = np.stack(np.divmod(bots, self.mesh.cols), axis=1) * self.tiling.tile
-        blocked = self._blocked[bots, headings]
-        chosen = kernels.launch(grid.words, grid.height, grid.width,
-                                origins[:, None, :] + forms.spots[headings], headings,
-                                forms.shapes, forms.dims, forms.lanes, blocked, tick,
+        chosen = kernels.launch(grid.words, grid.height, grid.width, order, self.mesh.cols,
+                                self.tiling.tile, forms.spots, forms.shapes, forms.dims,
+                                forms.lanes, self._blocked, self._blockers, tick,
                                 LANE_WAIT_TILES * self.tiling.tile)
-        self._blocked[bots, headings] = blocked
         events = []
-        launched = np.flatnonzero(chosen >= 0)
-        tops, lefts = (origins[launched] + forms.spots[headings[launched], chosen[launched]]).T
-        for index, top, left in zip(launched.tolist(), tops.tolist(), lefts.tolist(),
-                                    strict=True):
-            bot, heading = divmod(int(order[index]), len(HEADINGS))
+        tile, cols = self.tiling.tile, self.mesh.cols
+        for key, spot in zip(order.tolist(), chosen.tolist(), strict=True):
+            if spot < 0:
+                continue
+            bot, heading = divmod(key, len(HEADINGS))
             step = HEADINGS[heading]
-            carrier = self.tracker.add(carrier_form(step), top, left, tick, bot)
-            riders = self._waiting.pop(int(order[index]))
+            top, left = forms.spots[heading, spot].tolist()
+            carrier = self.tracker.add(carrier_form(step), bot // cols * tile + top,
+                                       bot % cols * tile + left, tick, bot)
+            riders = self._waiting.pop(key)
             for shard in riders:
                 shard.board(carrier.id, tick)
                 carrier.shards.append(shard.id)

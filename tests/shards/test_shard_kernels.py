@@ -64,8 +64,16 @@ def test_compiled_lanes_and_placement_equal_the_reference():
         distance = int(rng.integers(4, 33))
         cells = grid.cells
         clear = lane_clear(cells, form, ride, top, left, distance)
+        runs = ride.lane(distance)
         assert kernels.lane_clear(grid.words, grid.height, grid.width, top, left,
-                                  ride.lane(distance)) == clear, trial
+                                  runs) == clear, trial
+        first = kernels.lane_blocker(grid.words, grid.height, grid.width, top, left, runs,
+                                     kernels.EMPTY)
+        for hint in range(len(runs)):  # a remembered run, right or stale, gives the same answer
+            blocker = kernels.lane_blocker(grid.words, grid.height, grid.width, top, left,
+                                           runs, hint)
+            assert (blocker == kernels.EMPTY) == clear, (trial, hint)
+            assert blocker in (hint, first), (trial, hint)
         blocked += not clear
         expected = cells.copy()
         fits = place(expected, form, top, left)
