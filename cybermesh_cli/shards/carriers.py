@@ -151,6 +151,7 @@ class Columns:
     bbox: NDArray[np.int64]  # (n, 4): last detected top, left, height, width
     bot: NDArray[np.int64]  # the bot whose tile its riders are at (kept by the shard layer)
     riders: NDArray[np.int64]  # shards aboard (kept by the shard layer)
+    shape: NDArray[np.int64]  # last detected shape, a row of :func:`carrier_shapes`' keys, or -1
 
     @classmethod
     def empty(cls, rows: int) -> Columns:
@@ -158,7 +159,7 @@ class Columns:
         return cls(np.zeros((rows, 2)), np.zeros((rows, 2)), np.zeros(rows, np.int64),
                    np.zeros(rows, np.bool_), np.zeros(rows, np.int64), np.zeros(rows, np.int64),
                    np.zeros((rows, 4), np.int64), np.zeros(rows, np.int64),
-                   np.zeros(rows, np.int64))
+                   np.zeros(rows, np.int64), np.full(rows, -1, np.int64))
 
     def take(self, rows: NDArray[np.int64], room: int) -> Columns:
         """Copy ``rows`` (in that order) into new columns with room for ``room`` carriers."""
@@ -186,6 +187,49 @@ def carrier_shapes() -> tuple[tuple[str, ...], NDArray[np.int64], NDArray[np.int
         nearest = max(nearest, float(np.min(np.maximum(abs(ys - ys.mean()),
                                                        abs(xs - xs.mean())))))
     return codes, keys, np.array([c for _, c in pairs], np.int64), GATE + nearest + 1e-9
+
+
+@dataclass(frozen=True)
+class Successors:
+    """Each carrier shape of :func:`carrier_shapes` one generation on, alone.
+
+    The tracker's fast path checks that a carrier seen last tick is exactly that now
+    (:func:`kernels.track`).
+    """
+
+    index: NDArray[np.int64]  # the next shape's row in the keys, or -1 (none, or not a carrier)
+    moves: NDArray[np.int64]  # (n, 4): its box's top and left from the old box's, its height, width
+    rows: NDArray[np.uint64]  # (n, 8): its rows as bits, the first column lowest
+    sums: NDArray[np.int64]  # (n, 3): live cells, their rows summed, their columns summed
+
+
+@cache
+def carrier_successors(rule: Rule) -> Successors:
+    """Step every carrier shape alone one generation under ``rule`` and key what it becomes."""
+    codes, keys, key_codes, _ = carrier_shapes()
+    shapes = {int(kernels.shape_key(f.cells)): f.cells
+              for n in CARRIER_NAMES for f in default_library().objects[n]}
+    index = np.full(len(keys), -1, np.int64)
+    moves = np.zeros((len(keys), 4), np.int64)
+    rows = np.zeros((len(keys), 8), np.uint64)
+    sums = np.zeros((len(keys), 3), np.int64)
+    for k, key in enumerate(keys.tolist()):
+        grid = Grid(np.pad(shapes[key], 2), rule, torus=False)
+        grid.step(1)
+        after = trim(grid.cells)
+        if not after.size or after.size > kernels.MAX_KEY_AREA or max(after.shape) > 8:
+            continue
+        found = int(np.searchsorted(keys, kernels.shape_key(after)))
+        if found == len(keys) or keys[found] != kernels.shape_key(after) or \
+                key_codes[found] != key_codes[k]:
+            continue
+        index[k] = found
+        moves[k] = (*_origin(grid.cells, 2), *after.shape)
+        for r, line in enumerate(after):
+            rows[k, r] = sum(1 << c for c in np.flatnonzero(line).tolist())
+        ys, xs = np.nonzero(after)
+        sums[k] = len(ys), ys.sum(), xs.sum()
+    return Successors(index, moves, rows, sums)
 
 
 class Carrier:
@@ -323,6 +367,7 @@ class Tracker:
         self.rows: list[Carrier] = []  # the same and some dead ones, in row order
         self.data = Columns.empty(64)
         self.codes, self._keys, self._key_codes, self._reach = carrier_shapes()
+        self._successors = carrier_successors(rule)
         self._populations: list[frozenset[int]] = [frozenset() for _ in self.codes]
         self._wanted = np.zeros((len(self.codes), 1), np.bool_)
         self._forms: dict[tuple[str, int, int], tuple[Flight, int, tuple[float, float]]] = {}
@@ -345,7 +390,7 @@ class Tracker:
         data.centroid[row] = ((top + offset[0]) % self.shape[0], (left + offset[1]) % self.shape[1])
         data.velocity[row] = form.velocity
         data.code[row], data.alive[row], data.unseen[row], data.age[row] = code, True, 0, 0
-        data.bbox[row], data.bot[row], data.riders[row] = 0, bot, 0
+        data.bbox[row], data.bot[row], data.riders[row], data.shape[row] = 0, bot, 0, -1
         carrier = Carrier(self._next_id, form.apgcode, form.velocity, ride,
                           (top % self.shape[0], left % self.shape[1]), self.shape, tick,
                           data, row)
@@ -378,8 +423,11 @@ class Tracker:
         columns = (data.centroid[:n], data.velocity[:n], data.code[:n], data.alive[:n],
                    data.unseen[:n], data.age[:n], data.bbox[:n])
         if compiled and WINDOW <= min(self.shape):
-            lost = kernels.track(grid.words, grid.height, grid.width, *columns, self._wanted,
-                                 self._keys, self._key_codes, WINDOW, GATE, self._reach, COAST)
+            after = self._successors
+            lost = kernels.track(grid.words, grid.height, grid.width, *columns, data.shape[:n],
+                                 self._wanted, self._keys, self._key_codes, after.index,
+                                 after.moves, after.rows, after.sums, WINDOW, GATE, self._reach,
+                                 COAST)
         else:
             lost = _track_reference(grid.cells, *columns, self._populations, self.codes)
         return [self.rows[row] for row in np.flatnonzero(lost).tolist()]

@@ -107,7 +107,7 @@ class ShardLayer:
         self._new: list[ShardState] = []  # held since the last launch: may be delivered
         self._blocked = np.full((self.mesh.size, 9), kernels.EMPTY, np.int64)  # lane since
         self._blockers = np.full((self.mesh.size, 9, len(_launch_forms(
-            rule, tiling.tile, config.lanes).spots[0])), kernels.EMPTY, np.int64)  # run a spot
+            rule, tiling.tile, config.lanes).spots[0])), kernels.EMPTY, np.int8)  # run a spot
         self._rides: tuple[list[Carrier], NDArray[np.int64], NDArray[np.bool_]] = (
             [], np.zeros(0, np.int64), np.zeros(0, np.bool_))
 

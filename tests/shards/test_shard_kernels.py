@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from cybermesh_cli.shards import kernels
-from cybermesh_cli.shards.carriers import Tracker, carrier_form, flight, lane_clear, place
+from cybermesh_cli.shards.carriers import (Tracker, carrier_form, carrier_successors, flight,
+                                           lane_clear, place)
 from cybermesh_cli.shards.routing import RoutingTables, best_known_among
 from cybermesh_cli.substrate.detect import window
 from cybermesh_cli.substrate.grid import Grid
@@ -49,6 +50,37 @@ def test_compiled_tracking_equals_the_reference_tick_by_tick(shape):
                 assert np.array_equal(getattr(compiled.data, name)[:n],
                                       getattr(reference.data, name)[:n]), (trial, tick, name)
         assert not compiled.data.alive[:len(compiled.rows)].all(), "no carrier was ever lost"
+
+
+def test_the_successor_fast_path_answers_as_the_full_search():
+    """The tracker's fast path answers as clustering the whole window, tick by tick.
+
+    A carrier seen last tick is first looked for as its shape one generation on; columns and
+    losses must be those of a tracker that always takes the long way.
+    """
+    rng = np.random.default_rng(14)
+    table = carrier_successors(CONWAY)
+    assert (table.index >= 0).all()  # every glider and LWSS phase steps to another one
+    for trial in range(3):
+        shape = (90, 110)
+        grid = _soup(rng, shape, 0.3)
+        fast, full = Tracker(shape, CONWAY), Tracker(shape, CONWAY)
+        for _ in range(40):
+            form = carrier_form(DIRECTIONS[int(rng.integers(0, 8))])
+            top, left = (int(v) for v in rng.integers(0, shape, 2))
+            if fast.launch(grid, form, top, left, 0) is not None:
+                full.add(form, top, left, 0)
+        remembered = 0
+        for tick in range(100):
+            grid.step(1)
+            remembered += int(np.count_nonzero(fast.data.shape[:len(fast.rows)] >= 0))
+            full.data.shape[:] = -1  # no shape remembered: every carrier takes the long way
+            lost = [c.id for c in fast.update(grid)]
+            assert lost == [c.id for c in full.update(grid)], (trial, tick)
+            for name in ("centroid", "alive", "unseen", "age", "bbox"):
+                assert np.array_equal(getattr(fast.data, name), getattr(full.data, name)), \
+                    (trial, tick, name)
+        assert remembered > 300, trial  # the fast path had carriers to answer for
 
 
 def test_compiled_lanes_and_placement_equal_the_reference():
