@@ -13,6 +13,7 @@ the carrier's true position while it is intact; that is how tracking is scored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -382,22 +383,40 @@ class Tracker:
 
     def add(self, form: ObjectForm, top: int, left: int, tick: int, bot: int = -1) -> Carrier:
         """Start tracking a spaceship already written at (top, left)."""
-        ride, code, offset = self._form(form)
-        row = len(self.rows)
-        if row == len(self.data.code):
-            self._move(np.arange(row), 2 * row)
-        data = self.data
-        data.centroid[row] = ((top + offset[0]) % self.shape[0], (left + offset[1]) % self.shape[1])
-        data.velocity[row] = form.velocity
-        data.code[row], data.alive[row], data.unseen[row], data.age[row] = code, True, 0, 0
-        data.bbox[row], data.bot[row], data.riders[row], data.shape[row] = 0, bot, 0, -1
-        carrier = Carrier(self._next_id, form.apgcode, form.velocity, ride,
-                          (top % self.shape[0], left % self.shape[1]), self.shape, tick,
-                          data, row)
-        self.carriers[carrier.id] = carrier
-        self.rows.append(carrier)
-        self._next_id += 1
-        return carrier
+        return self.add_many([form], [top], [left], tick, [bot])[0]
+
+    def add_many(self, forms: Sequence[ObjectForm], tops: Sequence[int], lefts: Sequence[int],
+                 tick: int, bots: Sequence[int]) -> list[Carrier]:
+        """Start tracking spaceships already written at (``tops[i]``, ``lefts[i]``), in order.
+
+        ``bots``: the bot each was launched by (kept in the columns for the shard layer).
+        """
+        start, count = len(self.rows), len(forms)
+        if not count:
+            return []
+        room = len(self.data.code)
+        if start + count > room:
+            while room < start + count:
+                room *= 2
+            self._move(np.arange(start), room)
+        height, width = self.shape
+        rides = [self._form(form) for form in forms]
+        data, rows = self.data, slice(start, start + count)
+        data.centroid[rows] = [((top + offset[0]) % height, (left + offset[1]) % width)
+                               for top, left, (_, _, offset) in zip(tops, lefts, rides,
+                                                                   strict=True)]
+        data.velocity[rows] = [form.velocity for form in forms]
+        data.code[rows] = [code for _, code, _ in rides]
+        data.alive[rows], data.unseen[rows], data.age[rows], data.bbox[rows] = True, 0, 0, 0
+        data.bot[rows], data.riders[rows], data.shape[rows] = bots, 0, -1
+        carriers = [Carrier(self._next_id + k, form.apgcode, form.velocity, ride,
+                            (top % height, left % width), self.shape, tick, data, start + k)
+                    for k, (form, (ride, _, _), top, left)
+                    in enumerate(zip(forms, rides, tops, lefts, strict=True))]
+        self._next_id += count
+        self.rows += carriers
+        self.carriers.update((carrier.id, carrier) for carrier in carriers)
+        return carriers
 
     def _form(self, form: ObjectForm) -> tuple[Flight, int, tuple[float, float]]:
         """Return a carrier form's flight, code and centroid from its top-left (worked out once)."""

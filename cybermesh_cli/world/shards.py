@@ -305,8 +305,11 @@ class ShardLayer:
         goal, table = self._goal(shard), self.tables.tables[shard.bot]
         heading = _heading(self.tiling.direction(shard.bot, table[goal][1] if goal in table
                                                  else goal))
-        bisect.insort(self._waiting.setdefault(shard.bot * len(HEADINGS) + heading, []), shard,
-                      key=lambda s: s.id)
+        group = self._waiting.setdefault(shard.bot * len(HEADINGS) + heading, [])
+        if group and group[-1].id > shard.id:
+            bisect.insort(group, shard, key=lambda s: s.id)
+        else:
+            group.append(shard)
 
     def _launch(self, tick: int, grid: Grid) -> list[Event]:
         """Every bot sends its held shards toward their next hops, one carrier per heading.
@@ -324,16 +327,16 @@ class ShardLayer:
                                 self.tiling.tile, forms.spots, forms.shapes, forms.dims,
                                 forms.lanes, self._blocked, self._blockers, tick,
                                 LANE_WAIT_TILES * self.tiling.tile)
+        tile, cols, spots = self.tiling.tile, self.mesh.cols, forms.spots.tolist()
+        launched = [(key, *divmod(key, len(HEADINGS)), spot)
+                    for key, spot in zip(order.tolist(), chosen.tolist(), strict=True) if spot >= 0]
+        carriers = self.tracker.add_many(
+            [carrier_form(HEADINGS[heading]) for _, _, heading, _ in launched],
+            [bot // cols * tile + spots[heading][spot][0] for _, bot, heading, spot in launched],
+            [bot % cols * tile + spots[heading][spot][1] for _, bot, heading, spot in launched],
+            tick, [bot for _, bot, _, _ in launched])
         events = []
-        tile, cols = self.tiling.tile, self.mesh.cols
-        for key, spot in zip(order.tolist(), chosen.tolist(), strict=True):
-            if spot < 0:
-                continue
-            bot, heading = divmod(key, len(HEADINGS))
-            step = HEADINGS[heading]
-            top, left = forms.spots[heading, spot].tolist()
-            carrier = self.tracker.add(carrier_form(step), bot // cols * tile + top,
-                                       bot % cols * tile + left, tick, bot)
+        for (key, bot, heading, _), carrier in zip(launched, carriers, strict=True):
             riders = self._waiting.pop(key)
             for shard in riders:
                 shard.board(carrier.id, tick)
@@ -341,7 +344,7 @@ class ShardLayer:
             carrier.data.riders[carrier.row] = len(riders)
             events.append(Event(tick, "carrier.launched", {
                 "carrier": carrier.id, "apgcode": carrier.apgcode, "bot": bot,
-                "heading": list(step), "at": [round(v, 3) for v in carrier.centroid],
+                "heading": list(HEADINGS[heading]), "at": [round(v, 3) for v in carrier.centroid],
                 "shards": [s.id for s in riders]}))
         return events
 
