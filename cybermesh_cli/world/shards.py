@@ -34,7 +34,8 @@ LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's 
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
 WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
-ORACLE_BLOCK = 256  # texts compared with every key at once (a 256 x bots matrix)
+ORACLE_BLOCK = 256  # texts compared with every key at once
+ORACLE_KEYS = 4096  # keys a product covers: a 256 x 4,096 block (4 MB) stays in cache
 SIMILARITY_BYTES = 64 << 20  # texts' similarities kept for routing, stamps beside (2,048 at 64x64)
 
 
@@ -67,6 +68,26 @@ def bot_keys(topic_keys: Vectors, bots: int, layout: np.random.Generator,
     keys = topic_keys[placement] + np.float32(KEY_JITTER) * noise
     keys /= np.linalg.norm(keys, axis=1, keepdims=True)
     return keys.astype(np.float32), placement.astype(np.int64)
+
+
+def most_similar(vectors: Vectors, keys: Vectors) -> NDArray[np.int64]:
+    """Return, for each vector, the row of the key most like it (the first of equals).
+
+    ``argmax(vectors @ keys.T)`` a slice of :data:`ORACLE_KEYS` keys at a time: the product of
+    a block of texts and 65,536 keys would be a 64 MB matrix, written and read back from memory.
+    """
+    best = np.full(len(vectors), -np.inf, np.float32)
+    rows = np.zeros(len(vectors), np.int64)
+    block = np.empty((len(vectors), min(ORACLE_KEYS, len(keys))), np.float32)
+    picked = np.arange(len(vectors))
+    for start in range(0, len(keys), ORACLE_KEYS):
+        part = np.matmul(vectors, keys[start:start + ORACLE_KEYS].T,
+                         out=block[:, :min(ORACLE_KEYS, len(keys) - start)])
+        first = np.argmax(part, axis=1)
+        top = part[picked, first]
+        better = top > best
+        best[better], rows[better] = top[better], first[better] + start
+    return rows
 
 
 class ShardLayer:
@@ -148,7 +169,7 @@ class ShardLayer:
         new = sorted(set(texts).difference(self._oracles))
         for start in range(0, len(new), ORACLE_BLOCK):
             block = new[start:start + ORACLE_BLOCK]
-            best = np.argmax(self.vectors[block] @ self.keys.T, axis=1)
+            best = most_similar(self.vectors[block], self.keys)
             self._oracles.update(zip(block, best.tolist(), strict=True))
         return [self._oracles[t] for t in texts]
 

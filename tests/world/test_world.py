@@ -17,6 +17,7 @@ from cybermesh_cli.shards.corpus import load_corpus
 from cybermesh_cli.shards.embedders import HashEmbedder
 from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
+from cybermesh_cli.world.shards import ORACLE_KEYS, most_similar
 from cybermesh_cli.world.state import ShardState
 from tests.conftest import REPO
 
@@ -231,3 +232,18 @@ def test_a_shards_legs_give_its_path_and_hops():
     shard.hop(6, 41)  # left the tile at once
     shard.leave(41)
     assert shard.path()[-1:] == [6] and shard.hops() == 3
+
+
+def test_the_oracle_in_slices_of_keys_is_argmax_of_the_whole_product():
+    """Slices of keys give argmax(vectors @ keys.T), the first of equal keys across slices."""
+    rng = np.random.default_rng(5)
+    keys = rng.standard_normal((2 * ORACLE_KEYS + 77, 32)).astype(np.float32)
+    keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+    vectors = rng.standard_normal((300, 32)).astype(np.float32)
+    early = np.argmax(vectors @ keys[:ORACLE_KEYS].T, axis=1)
+    keys[ORACLE_KEYS + np.arange(300)] = keys[early]  # each vector's best so far, again, later
+    expected = np.argmax(vectors @ keys.T, axis=1)
+    assert (expected < ORACLE_KEYS).sum() > 100  # ties across slices, the earlier key wins
+    assert np.array_equal(most_similar(vectors, keys), expected)
+    assert np.array_equal(most_similar(vectors, keys[:100]), np.argmax(vectors @ keys[:100].T,
+                                                                         axis=1))
