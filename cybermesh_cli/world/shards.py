@@ -349,15 +349,19 @@ class ShardLayer:
                                 forms.lanes, self._blocked, self._blockers, tick,
                                 LANE_WAIT_TILES * self.tiling.tile)
         tile, cols, spots = self.tiling.tile, self.mesh.cols, forms.spots.tolist()
-        launched = [(key, *divmod(key, len(HEADINGS)), spot)
-                    for key, spot in zip(order.tolist(), chosen.tolist(), strict=True) if spot >= 0]
-        carriers = self.tracker.add_many(
-            [carrier_form(HEADINGS[heading]) for _, _, heading, _ in launched],
-            [bot // cols * tile + spots[heading][spot][0] for _, bot, heading, spot in launched],
-            [bot % cols * tile + spots[heading][spot][1] for _, bot, heading, spot in launched],
-            tick, [bot for _, bot, _, _ in launched])
+        launches = [(key, spot) for key, spot in zip(order.tolist(), chosen.tolist(), strict=True)
+                    if spot >= 0]
+        ships, tops, lefts, bots = [], [], [], []
+        for key, spot in launches:
+            bot, heading = divmod(key, len(HEADINGS))
+            top, left = spots[heading][spot]
+            ships.append(carrier_form(HEADINGS[heading]))
+            tops.append(bot // cols * tile + top)
+            lefts.append(bot % cols * tile + left)
+            bots.append(bot)
         events = []
-        for (key, bot, heading, _), carrier in zip(launched, carriers, strict=True):
+        for (key, _), bot, carrier in zip(launches, bots, self.tracker.add_many(
+                ships, tops, lefts, tick, bots), strict=True):
             riders = self._waiting.pop(key)
             for shard in riders:
                 shard.board(carrier.id, tick)
@@ -365,7 +369,7 @@ class ShardLayer:
             carrier.data.riders[carrier.row] = len(riders)
             events.append(Event(tick, "carrier.launched", {
                 "carrier": carrier.id, "apgcode": carrier.apgcode, "bot": bot,
-                "heading": list(HEADINGS[heading]), "at": [round(v, 3) for v in carrier.centroid],
+                "heading": list(carrier.step), "at": [round(v, 3) for v in carrier.centroid],
                 "shards": [s.id for s in riders]}))
         return events
 
