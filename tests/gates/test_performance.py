@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from cybermesh_cli.runs.events import EventLog, read_events
+from cybermesh_cli.shards.carriers import Tracker, carrier_form
 from cybermesh_cli.substrate.bench import numpy_roll_step
 from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY
@@ -113,3 +114,45 @@ def test_life_numba_threads(benchmark):
     assert grid.threads == 2
     grid.step(1)
     benchmark.pedantic(grid.step, args=(GENS * 64,), rounds=NUMBA_ROUNDS, iterations=1)
+
+
+TRACK_TICKS = 20
+TRACK_ROUNDS = 15
+DIRECTIONS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+
+
+def _flights():
+    """Launch 625 carriers 40 cells apart on a 1024x1024 torus, every heading, soups between."""
+    rng = np.random.default_rng(40)
+    cells = np.zeros((1024, 1024), np.uint8)
+    for y in range(25, 1000, 120):
+        for x in range(25, 1000, 40):
+            cells[y:y + 8, x:x + 8] = rng.random((8, 8)) < 0.35
+    grid = Grid(cells, threads=1)
+    tracker = Tracker(cells.shape, CONWAY)
+    for k in range(625):
+        row, col = divmod(k, 25)
+        tracker.launch(grid, carrier_form(DIRECTIONS[k % 8]), 40 * row + 5, 40 * col + 5, 0)
+    return (grid, tracker), {}
+
+
+def _track(grid, tracker, remember=True):
+    for _ in range(TRACK_TICKS):
+        grid.step(1)
+        if not remember:
+            tracker.data.shape[:] = -1  # no shape remembered: the full window search
+        tracker.update(grid)
+    return tracker
+
+
+@pytest.mark.performance
+def test_tracking_successors(benchmark):
+    tracker = benchmark.pedantic(_track, setup=_flights, rounds=TRACK_ROUNDS, iterations=1)
+    assert len(tracker.rows) == 625 and tracker.data.alive[:625].mean() > 0.9
+
+
+@pytest.mark.performance
+def test_tracking_full_search(benchmark):
+    tracker = benchmark.pedantic(lambda grid, tracker: _track(grid, tracker, remember=False),
+                                 setup=_flights, rounds=TRACK_ROUNDS, iterations=1)
+    assert len(tracker.rows) == 625 and tracker.data.alive[:625].mean() > 0.9
