@@ -28,18 +28,25 @@ def _soup(rng: np.random.Generator, shape: tuple[int, int], density: float) -> G
     return grid
 
 
+def _twin_trackers(rng: np.random.Generator, shape: tuple[int, int]
+                   ) -> tuple[Grid, Tracker, Tracker]:
+    """Return a soup torus with up to 40 carriers launched, and two trackers of the same ones."""
+    grid = _soup(rng, shape, 0.3)
+    first, second = Tracker(shape, CONWAY), Tracker(shape, CONWAY)
+    for _ in range(40):
+        form = carrier_form(DIRECTIONS[int(rng.integers(0, 8))])
+        top, left = (int(v) for v in rng.integers(0, shape, 2))
+        if first.launch(grid, form, top, left, 0) is not None:
+            second.add(form, top, left, 0)
+    return grid, first, second
+
+
 @pytest.mark.parametrize("shape", [(80, 80), (96, 130), (40, 64)])
 def test_compiled_tracking_equals_the_reference_tick_by_tick(shape):
     """Carriers flying through debris: every column and every loss the same, 120 ticks."""
     rng = np.random.default_rng(11)
     for trial in range(4):
-        grid = _soup(rng, shape, 0.3)
-        compiled, reference = Tracker(shape, CONWAY), Tracker(shape, CONWAY)
-        for _ in range(40):
-            form = carrier_form(DIRECTIONS[int(rng.integers(0, 8))])
-            top, left = (int(v) for v in rng.integers(0, shape, 2))
-            if compiled.launch(grid, form, top, left, 0) is not None:
-                reference.add(form, top, left, 0)
+        grid, compiled, reference = _twin_trackers(rng, shape)
         assert len(compiled.rows) > 5, trial
         for tick in range(120):
             grid.step(1)
@@ -62,14 +69,7 @@ def test_the_successor_fast_path_answers_as_the_full_search():
     table = carrier_successors(CONWAY)
     assert (table.index >= 0).all()  # every glider and LWSS phase steps to another one
     for trial in range(3):
-        shape = (90, 110)
-        grid = _soup(rng, shape, 0.3)
-        fast, full = Tracker(shape, CONWAY), Tracker(shape, CONWAY)
-        for _ in range(40):
-            form = carrier_form(DIRECTIONS[int(rng.integers(0, 8))])
-            top, left = (int(v) for v in rng.integers(0, shape, 2))
-            if fast.launch(grid, form, top, left, 0) is not None:
-                full.add(form, top, left, 0)
+        grid, fast, full = _twin_trackers(rng, (90, 110))
         remembered = 0
         for tick in range(100):
             grid.step(1)
