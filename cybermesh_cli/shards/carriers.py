@@ -207,7 +207,7 @@ class Successors:
 @cache
 def carrier_successors(rule: Rule) -> Successors:
     """Step every carrier shape alone one generation under ``rule`` and key what it becomes."""
-    codes, keys, key_codes, _ = carrier_shapes()
+    _, keys, key_codes, _ = carrier_shapes()
     shapes = {int(kernels.shape_key(f.cells)): f.cells
               for n in CARRIER_NAMES for f in default_library().objects[n]}
     index = np.full(len(keys), -1, np.int64)
@@ -220,9 +220,9 @@ def carrier_successors(rule: Rule) -> Successors:
         after = trim(grid.cells)
         if not after.size or after.size > kernels.MAX_KEY_AREA or max(after.shape) > 8:
             continue
-        found = int(np.searchsorted(keys, kernels.shape_key(after)))
-        if found == len(keys) or keys[found] != kernels.shape_key(after) or \
-                key_codes[found] != key_codes[k]:
+        next_key = kernels.shape_key(after)
+        found = int(np.searchsorted(keys, next_key))
+        if found == len(keys) or keys[found] != next_key or key_codes[found] != key_codes[k]:
             continue
         index[k] = found
         moves[k] = (*_origin(grid.cells, 2), *after.shape)
