@@ -24,10 +24,22 @@ def _cell(words: Packed, y: int, x: int) -> int:
     return int((words[x >> 6, y] >> np.uint64(x & 63)) & ONE)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
+def _on_torus(v: int, size: int) -> int:
+    """Return ``v % size``, skipping the division where ``v`` is already on the torus."""
+    return v if 0 <= v < size else v % size
+
+
+@nb.njit(cache=True, inline="always")
+def _on_torus_float(v: float, size: int) -> float:
+    """:func:`_on_torus` for a coordinate between cells (the same answer as ``v % size``)."""
+    return v if 0 <= v < size else v % size
+
+
+@nb.njit(cache=True, inline="always")
 def _row(words: Packed, width: int, y: int, left: int, cols: int) -> np.uint64:
     """Bits of ``cols`` (<= 64) cells of row ``y`` from column ``left`` (wrapping), first lowest."""
-    x = left % width
+    x = _on_torus(left, width)
     if x + cols > width:
         bits = np.uint64(0)
         for c in range(cols):
@@ -59,7 +71,7 @@ def _fill(words: Packed, height: int, width: int, top: int, left: int,
     rows, cols = out.shape
     live = 0
     for r in range(rows):
-        bits = _row(words, width, (top + r) % height, left, cols)
+        bits = _row(words, width, _on_torus(top + r, height), left, cols)
         if not bits:
             out[r, :] = 0
             continue
@@ -73,7 +85,7 @@ def _fill(words: Packed, height: int, width: int, top: int, left: int,
 def _any(words: Packed, height: int, width: int, top: int, left: int, rows: int,
          cols: int) -> bool:
     for r in range(rows):
-        if _row(words, width, (top + r) % height, left, cols):
+        if _row(words, width, _on_torus(top + r, height), left, cols):
             return True
     return False
 
@@ -185,13 +197,13 @@ def _candidates(words: Packed, height: int, width: int, py: float, px: float, co
             index = np.searchsorted(keys, key)
             if index == len(keys) or keys[index] != key or key_codes[index] != code:
                 continue
-            fy = ((sum_y + population * top) / population) % height
-            fx = ((sum_x + population * left) / population) % width
-            distance = np.hypot((fy - py + height / 2) % height - height / 2,
-                                (fx - px + width / 2) % width - width / 2)
+            fy = _on_torus_float((sum_y + population * top) / population, height)
+            fx = _on_torus_float((sum_x + population * left) / population, width)
+            distance = np.hypot(_on_torus_float(fy - py + height / 2, height) - height / 2,
+                                _on_torus_float(fx - px + width / 2, width) - width / 2)
             if distance > gate:
                 continue
-            box_top, box_left = (y0 + top) % height, (x0 + left) % width
+            box_top, box_left = _on_torus(y0 + top, height), _on_torus(x0 + left, width)
             out[count, 0], out[count, 1] = fy, fx
             out[count, 2] = ((box_top * width + box_left) * 64 + rows) * 64 + cols
             out[count, 3], out[count, 4], out[count, 5], out[count, 6] = (box_top, box_left,
@@ -220,7 +232,8 @@ def _expected(words: Packed, height: int, width: int, py: float, px: float, code
         return 0
     top, left = int(np.rint(py)) - size // 2, int(np.rint(px)) - size // 2
     rows, cols = moves[shape, 2], moves[shape, 3]
-    by, bx = (box[0] + moves[shape, 0] - top) % height, (box[1] + moves[shape, 1] - left) % width
+    by = _on_torus(box[0] + moves[shape, 0] - top, height)
+    bx = _on_torus(box[1] + moves[shape, 1] - left, width)
     if min(by, bx) < 2 or by + rows > size - 2 or bx + cols > size - 2:
         return 0  # outside the window's core, where _candidates would drop it
     r0 = min(max(int(np.floor(py - top - reach)), 0), by - 2)  # the ring and the reach
@@ -230,19 +243,21 @@ def _expected(words: Packed, height: int, width: int, py: float, px: float, code
     for r in range(r0, r1 + 1):
         want = shape_rows[shape, r - by] << np.uint64(bx - c0) if by <= r < by + rows \
             else np.uint64(0)
-        if _row(words, width, (top + r) % height, left + c0, c1 - c0 + 1) != want:
+        if _row(words, width, _on_torus(top + r, height), left + c0, c1 - c0 + 1) != want:
             return 0
     population = sums[shape, 0]
     if population >= wanted.shape[1] or not wanted[code, population]:
         return 0
-    fy = ((population * by + sums[shape, 1] + population * top) / population) % height
-    fx = ((population * bx + sums[shape, 2] + population * left) / population) % width
-    box_top, box_left = (by + top) % height, (bx + left) % width
+    fy = _on_torus_float(
+        (population * by + sums[shape, 1] + population * top) / population, height)
+    fx = _on_torus_float(
+        (population * bx + sums[shape, 2] + population * left) / population, width)
+    box_top, box_left = _on_torus(by + top, height), _on_torus(bx + left, width)
     out[0, 0], out[0, 1] = fy, fx
     out[0, 2] = ((box_top * width + box_left) * 64 + rows) * 64 + cols
     out[0, 3], out[0, 4], out[0, 5], out[0, 6] = box_top, box_left, rows, cols
-    out[0, 7] = np.hypot((fy - py + height / 2) % height - height / 2,
-                         (fx - px + width / 2) % width - width / 2)
+    out[0, 7] = np.hypot(_on_torus_float(fy - py + height / 2, height) - height / 2,
+                         _on_torus_float(fx - px + width / 2, width) - width / 2)
     out[0, 8], out[0, 9] = 0, after
     return 1
 
@@ -292,8 +307,8 @@ def track(words: Packed, height: int, width: int, centroid: NDArray[np.float64],
     found = np.empty((size * size, 10))
     for i in np.flatnonzero(alive):
         age[i] += 1
-        py = (centroid[i, 0] + velocity[i, 0]) % height
-        px = (centroid[i, 1] + velocity[i, 1]) % width
+        py = _on_torus_float(centroid[i, 0] + velocity[i, 0], height)
+        px = _on_torus_float(centroid[i, 1] + velocity[i, 1], width)
         count = 0
         if unseen[i] == 0 and shape[i] >= 0:
             count = _expected(words, height, width, py, px, code[i], bbox[i], shape[i],
@@ -330,8 +345,8 @@ def lane_clear(words: Packed, height: int, width: int, top: int, left: int,
 @nb.njit(cache=True, inline="always")
 def _run_live(words: Packed, height: int, width: int, top: int, left: int,
               runs: NDArray[np.int64], k: int) -> bool:
-    return bool(runs[k, 2]) and bool(_row(words, width, (top + runs[k, 0]) % height,
-                                          left + runs[k, 1], runs[k, 2]))
+    return bool(_row(words, width, _on_torus(top + runs[k, 0], height), left + runs[k, 1],
+                     runs[k, 2]))
 
 
 @nb.njit(cache=True, inline="always")
@@ -341,10 +356,13 @@ def lane_blocker(words: Packed, height: int, width: int, top: int, left: int,
 
     ``hint`` (a run, or EMPTY) is read first: the run that blocked this spot last time, which
     a still life keeps blocked tick after tick, so a blocked lane costs one row read, not all.
+    ``runs`` ends at its first empty run (the padding of shorter lanes).
     """
     if hint != EMPTY and _run_live(words, height, width, top, left, runs, hint):
         return hint
     for k in range(runs.shape[0]):
+        if runs[k, 2] == 0:
+            break
         if _run_live(words, height, width, top, left, runs, k):
             return k
     return EMPTY
@@ -396,11 +414,13 @@ def launch(words: Packed, height: int, width: int, groups: NDArray[np.int64], co
     for g in range(len(groups)):
         bot, form = divmod(groups[g], 9)
         top, left = bot // cols * tile, bot % cols * tile
+        lane = lanes[form]
         for s in range(choices):
-            blockers[bot, form, s] = lane_blocker(words, height, width, top + spots[form, s, 0],
-                                                  left + spots[form, s, 1], lanes[form],
-                                                  blockers[bot, form, s])
-            clear[s] = blockers[bot, form, s] == EMPTY
+            y, x = _on_torus(top + spots[form, s, 0], height), _on_torus(
+                left + spots[form, s, 1], width)
+            blocker = lane_blocker(words, height, width, y, x, lane, blockers[bot, form, s])
+            blockers[bot, form, s] = blocker
+            clear[s] = blocker == EMPTY
         if clear.any():
             blocked[bot, form] = EMPTY
         else:
