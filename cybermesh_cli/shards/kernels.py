@@ -399,7 +399,8 @@ def erase(words: Packed, height: int, width: int, top: int, left: int, rows: int
 def launch(words: Packed, height: int, width: int, groups: NDArray[np.int64], cols: int,
            tile: int, spots: NDArray[np.int64], shapes: NDArray[np.uint8],
            dims: NDArray[np.int64], lanes: NDArray[np.int64], blocked: NDArray[np.int64],
-           blockers: NDArray[np.int8], tick: int, wait: int) -> NDArray[np.int64]:
+           blockers: NDArray[np.int8], tick: int, wait: int,
+           clear_after: int = 0) -> NDArray[np.int64]:
     """Launch one ship for each group of riders, in order; return each group's spot (or -1).
 
     Group ``bot * 9 + heading`` (bots in rows of ``cols`` tiles) launches that heading's form
@@ -407,6 +408,8 @@ def launch(words: Packed, height: int, width: int, groups: NDArray[np.int64], co
     whose spot is free. With no clear lane it waits ``wait`` ticks from when it was first
     blocked (``blocked[bot, heading]``, kept in place), then takes the first free spot.
     ``blockers[bot, heading, s]``: the run that blocked spot s last time (:func:`lane_blocker`).
+    With ``clear_after`` (0: never), a group blocked that long with no free spot erases its
+    first spot and the 2-cell margin that :func:`place` wants, and launches there.
     """
     choices = spots.shape[1]
     chosen = np.full(len(groups), -1, np.int64)
@@ -435,4 +438,9 @@ def launch(words: Packed, height: int, width: int, groups: NDArray[np.int64], co
                         words, height, width, cells, top + spots[form, s, 0],
                         left + spots[form, s, 1]):
                     chosen[g] = s
+        if chosen[g] < 0 and 0 < clear_after <= tick - blocked[bot, form]:
+            y, x = top + spots[form, 0, 0], left + spots[form, 0, 1]
+            erase(words, height, width, y - 2, x - 2, dims[form, 0] + 4, dims[form, 1] + 4)
+            place(words, height, width, cells, y, x)
+            chosen[g] = 0
     return chosen

@@ -46,6 +46,8 @@ class ShardConfig:
     accept: float = 1.0  # with candidates: a seen key this similar ends the visits
     texts: str = "all"  # "held": shards only of topics some bot holds
     lanes: str = "shared"  # "keep_right": a carrier leaves on the right of its heading
+    stay_aboard: bool = True  # False: shards leave every carrier at the next bot
+    clear_spots: bool = False  # a bot that cannot launch for two waits clears its first spot
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,9 @@ class WorldConfig:
                                int(routing.get("candidates", 0)),
                                float(routing.get("accept", 1.0)),
                                str(shards.get("texts", "all")),
-                               str(routing.get("lanes", "shared")))
+                               str(routing.get("lanes", "shared")),
+                               bool(routing.get("stay_aboard", True)),
+                               bool(routing.get("clear_spots", False)))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

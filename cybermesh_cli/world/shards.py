@@ -3,9 +3,9 @@
 Shards are injected at random bots in waves; each bot routes with its gossip table and launches
 a carrier toward the next hop: a glider for a diagonal hop, a lightweight spaceship for an
 orthogonal one. A carrier that enters another bot's tile makes its shards hop; a shard stays
-aboard while the carrier still heads closer to its goal, is caught by the bot otherwise, and is
-delivered where its bot's key is the best it knows. A lost carrier (died, collided) hands its
-shards to the bot that held them last, which launches again.
+aboard while the carrier still heads closer to its goal (unless ``stay_aboard`` is off), is
+caught by the bot otherwise, and is delivered where its bot's key is the best it knows. A lost
+carrier (died, collided) hands its shards to the bot that held them last, which launches again.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from cybermesh_cli.world.config import ShardConfig
 from cybermesh_cli.world.state import ShardState
 
 LANE_WAIT_TILES = 4  # ticks a bot waits for a clear lane, in tiles: a glider's tile crossing
+CLEAR_SPOT_TILES = 2 * LANE_WAIT_TILES  # clear_spots: a bot blocked this long clears a spot
 KEY_JITTER = 0.5  # bots sharing a topic: key = normalise(topic key + 0.5 * random unit vector)
 MAX_BOTS_PER_TOPIC = 256
 WRECKAGE = 11  # cells a side a bot erases around a lost carrier's last position
@@ -201,11 +202,12 @@ class ShardLayer:
         where = self._bots_at(data.centroid[:count])
         moved = data.alive[:count] & (data.riders[:count] > 0) & (where != data.bot[:count])
         moving = np.flatnonzero(moved).tolist()
+        entered = where[moving].tolist()
         self._prefetch_goals(
-            [(self.in_flight[i].text_index, int(where[row])) for row in moving
+            [(self.in_flight[i].text_index, bot) for row, bot in zip(moving, entered, strict=True)
              for i in rows[row].shards] + [(s.text_index, s.bot) for s in self._new])
-        for row in moving:
-            self._ride(rows[row], int(where[row]), tick, events)
+        for row, bot in zip(moving, entered, strict=True):
+            self._ride(rows[row], bot, tick, events)
         for carrier in lost:
             self._hand_over(carrier, tick, events)
             if self.config.clear_wreckage:
@@ -302,7 +304,7 @@ class ShardLayer:
                 events: list[Event]) -> None:
         """Decide at the shard's bot: deliver, stay aboard, or be caught and held."""
         goal = self._goal(shard)
-        if goal != shard.bot and carrier is not None:
+        if goal != shard.bot and carrier is not None and self.config.stay_aboard:
             r, c = self.mesh.position(shard.bot)
             ahead = self.mesh.bot_at(r + carrier.step[0], c + carrier.step[1])
             if self.mesh.hops_between(ahead, goal) < self.mesh.hops_between(shard.bot, goal):
@@ -338,19 +340,22 @@ class ShardLayer:
         A spot near the tile's exit edge whose lane (one tile of the ship's flight) is clear
         of live cells comes first. With none clear the bot waits, up to the time a glider takes
         to cross a tile, then launches at the first free spot (a still life in the lane never
-        clears). :func:`kernels.launch` does this for every group, in (bot, heading) order.
+        clears). With ``clear_spots``, a bot with no free spot for twice that long erases its
+        first spot and launches there. :func:`kernels.launch` does this for every group, in
+        (bot, heading) order.
         """
         if not self._waiting:
             return []
         order = np.sort(np.fromiter(self._waiting, np.int64, len(self._waiting)))
         forms = _launch_forms(self.tracker.rule, self.tiling.tile, self.config.lanes)
+        clear_after = CLEAR_SPOT_TILES * self.tiling.tile if self.config.clear_spots else 0
         chosen = kernels.launch(grid.words, grid.height, grid.width, order, self.mesh.cols,
                                 self.tiling.tile, forms.spots, forms.shapes, forms.dims,
                                 forms.lanes, self._blocked, self._blockers, tick,
-                                LANE_WAIT_TILES * self.tiling.tile)
+                                LANE_WAIT_TILES * self.tiling.tile, clear_after)
         tile, cols, spots = self.tiling.tile, self.mesh.cols, forms.spots.tolist()
-        launches = [(key, spot) for key, spot in zip(order.tolist(), chosen.tolist(), strict=True)
-                    if spot >= 0]
+        went = np.flatnonzero(chosen >= 0)
+        launches = list(zip(order[went].tolist(), chosen[went].tolist(), strict=True))
         ships, tops, lefts, bots = [], [], [], []
         for key, spot in launches:
             bot, heading = divmod(key, len(HEADINGS))

@@ -1,13 +1,15 @@
-"""Routing at scale: the bisection layout, landmark blocks, and wreckage cleared by bots."""
+"""Routing at scale: the bisection layout, landmark blocks, lanes, and what bots clear."""
 
 import numpy as np
 import pytest
 
 from cybermesh_cli.errors import InputError
+from cybermesh_cli.shards import kernels
 from cybermesh_cli.shards.landmarks import Landmarks
 from cybermesh_cli.shards.layout import bisection_layout
-from cybermesh_cli.topology import Mesh
+from cybermesh_cli.substrate.grid import Grid
 from cybermesh_cli.substrate.rules import CONWAY
+from cybermesh_cli.topology import Mesh
 from cybermesh_cli.world import World, WorldConfig
 from cybermesh_cli.world.shards import HEADINGS, _launch_forms
 from cybermesh_cli.world.tally import Tally
@@ -207,3 +209,51 @@ def test_keeping_right_parts_the_lanes_of_two_bots_sending_to_each_other(step):
 def test_lanes_must_be_shared_or_keep_right():
     with pytest.raises(InputError, match="routing.lanes: 'left'"):
         WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"], "lanes": "left"}})
+
+
+def test_shards_that_do_not_stay_aboard_leave_every_carrier_at_the_next_bot(corpus):
+    """With ``stay_aboard`` off every hop ends in a catch or a delivery; with it on, not."""
+    carried_on = {}
+    for stay in (True, False):
+        config = WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"],
+                                                              "stay_aboard": stay}})
+        events = World(config, 3, keys=corpus[0], vectors=corpus[1]).run(400)
+        ended = {(e.tick, e.payload["shard"]) for e in events
+                 if e.type in ("shard.caught", "shard.delivered")}
+        hops = [(e.tick, e.payload["shard"]) for e in events if e.type == "shard.hop"]
+        carried_on[stay] = sum(hop not in ended for hop in hops)
+        assert len(hops) > 50, stay
+    assert carried_on[False] == 0 and carried_on[True] > 10, carried_on
+
+
+def test_a_bot_blocked_long_enough_clears_its_first_spot():
+    """No spot free: the group waits until ``clear_after``, then erases spot 0 and launches."""
+    forms = _launch_forms(CONWAY, 16, "shared")
+    heading, bot, cols = HEADINGS.index((0, 1)), 4, 3
+    for clear_after, launched_at in ((128, 128), (0, None)):
+        cells = np.zeros((48, 48), np.uint8)
+        origin = (bot // cols * 16, bot % cols * 16)
+        for top, left in forms.spots[heading].tolist():  # a block on every spot
+            cells[origin[0] + top:origin[0] + top + 2, origin[1] + left:origin[1] + left + 2] = 1
+        grid = Grid(cells)
+        before = grid.cells
+        blocked = np.full((9, 9), kernels.EMPTY, np.int64)
+        blockers = np.full((9, 9, forms.spots.shape[1]), kernels.EMPTY, np.int8)
+        first = None
+        for tick in range(300):
+            chosen = kernels.launch(grid.words, 48, 48, np.array([bot * 9 + heading]), cols, 16,
+                                    forms.spots, forms.shapes, forms.dims, forms.lanes, blocked,
+                                    blockers, tick, 64, clear_after)
+            if chosen[0] >= 0:
+                first = tick, int(chosen[0])
+                break
+        assert first == (None if launched_at is None else (launched_at, 0)), clear_after
+        if launched_at is None:
+            continue
+        top, left = (o + s for o, s in zip(origin, forms.spots[heading, 0].tolist(), strict=True))
+        h, w = forms.dims[heading].tolist()
+        after, box = grid.cells, np.zeros((48, 48), np.bool_)
+        box[top - 2:top + h + 2, left - 2:left + w + 2] = True
+        assert np.array_equal(after[~box], before[~box])  # nothing outside the spot touched
+        assert np.array_equal(after[top:top + h, left:left + w], forms.shapes[heading, :h, :w])
+        assert after[box].sum() == forms.shapes[heading].sum()  # the margin is empty
