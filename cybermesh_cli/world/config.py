@@ -46,7 +46,7 @@ class ShardConfig:
     accept: float = 1.0  # with candidates: a seen key this similar ends the visits
     texts: str = "all"  # "held": shards only of topics some bot holds
     lanes: str = "shared"  # "keep_right": a carrier leaves on the right of its heading
-    stay_aboard: bool = True  # False: shards leave every carrier at the next bot
+    stay_aboard: bool = True  # False: shards leave a carrier in the tile it was sent to
     clear_spots: bool = False  # a bot that cannot launch for two waits clears its first spot
 
 

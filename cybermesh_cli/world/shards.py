@@ -3,9 +3,10 @@
 Shards are injected at random bots in waves; each bot routes with its gossip table and launches
 a carrier toward the next hop: a glider for a diagonal hop, a lightweight spaceship for an
 orthogonal one. A carrier that enters another bot's tile makes its shards hop; a shard stays
-aboard while the carrier still heads closer to its goal (unless ``stay_aboard`` is off), is
-caught by the bot otherwise, and is delivered where its bot's key is the best it knows. A lost
-carrier (died, collided) hands its shards to the bot that held them last, which launches again.
+aboard while the carrier still heads closer to its goal (without ``stay_aboard``, only until
+the tile it was sent to), is caught by the bot otherwise, and is delivered where its bot's key
+is the best it knows. A lost carrier (died, collided) hands its shards to the bot that held
+them last, which launches again.
 """
 
 from __future__ import annotations
@@ -304,11 +305,8 @@ class ShardLayer:
                 events: list[Event]) -> None:
         """Decide at the shard's bot: deliver, stay aboard, or be caught and held."""
         goal = self._goal(shard)
-        if goal != shard.bot and carrier is not None and self.config.stay_aboard:
-            r, c = self.mesh.position(shard.bot)
-            ahead = self.mesh.bot_at(r + carrier.step[0], c + carrier.step[1])
-            if self.mesh.hops_between(ahead, goal) < self.mesh.hops_between(shard.bot, goal):
-                return  # the carrier still heads closer: stay aboard
+        if goal != shard.bot and carrier is not None and self._stays_aboard(shard, carrier, goal):
+            return
         if carrier is not None:
             shard.leave(tick)
             carrier.shards.remove(shard.id)
@@ -322,6 +320,21 @@ class ShardLayer:
             events.append(Event(tick, "shard.caught", {"shard": shard.id, "bot": shard.bot}))
             self._new.append(shard)
         shard.status = "held"
+
+    def _stays_aboard(self, shard: ShardState, carrier: Carrier, goal: int) -> bool:
+        """Say whether a shard rides on from the tile it entered (``goal`` is elsewhere).
+
+        It stays while the carrier still heads closer to its goal; without ``stay_aboard``,
+        only while it crosses a side tile of its sender on the way to the tile it was sent to
+        (a glider sent diagonally passes one near the corner).
+        """
+        if self.config.stay_aboard:
+            r, c = self.mesh.position(shard.bot)
+            ahead = self.mesh.bot_at(r + carrier.step[0], c + carrier.step[1])
+            return self.mesh.hops_between(ahead, goal) < self.mesh.hops_between(shard.bot, goal)
+        r, c = self.mesh.position(shard.sender)
+        toward = self.mesh.bot_at(r + carrier.step[0], c + carrier.step[1])
+        return shard.bot != toward and shard.bot in self.mesh.neighbours[shard.sender]
 
     def _wait(self, shard: ShardState) -> None:
         """Queue a held shard with the others its bot sends the same way (in id order)."""

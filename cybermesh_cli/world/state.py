@@ -32,10 +32,11 @@ class ShardState:
     visited: int = 0  # with candidates: landmark blocks whose centre it has reached
     best: int = -1  # with candidates: the bot of the best key it has seen
     best_similarity: float = float("-inf")
+    sender: int = -1  # the bot that launched its carrier
 
     def board(self, carrier: int, tick: int) -> None:
         """Ride ``carrier`` from the next tick on, from this shard's bot."""
-        self.status, self.carrier = "aboard", carrier
+        self.status, self.carrier, self.sender = "aboard", carrier, self.bot
         self.legs.append(Leg(self.bot, tick + 1))
 
     def leave(self, last: int) -> None:
