@@ -122,6 +122,8 @@ def run_experiment(spec: Spec, runs_dir: Path, console: Console | None = None,
                 log.error("run failed:\n%s", traceback.format_exc())
         finally:
             try:
+                if outcome.status == "interrupted":
+                    events.resync()
                 events.emit("run.end", events.last_tick, {"status": outcome.status,
                                                            "error": outcome.error,
                                                            "events": events.count + 1})

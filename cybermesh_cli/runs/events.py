@@ -21,6 +21,7 @@ from cybermesh_cli.paths import SCHEMAS_DIR
 
 SCHEMA_VERSION = 1
 MAX_EVENT_LINE = 1 << 24  # the largest events (a scale run's summaries) are a few kB
+TAIL_BYTES = 1 << 20  # how much of a log's end :meth:`EventLog.resync` reads for its last line
 EVENT_SCHEMA = SCHEMAS_DIR / "events.yaml"
 _DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 
@@ -79,6 +80,22 @@ class EventLog:
     def flush(self) -> None:
         """Hand buffered lines to the operating system (survives SIGKILL, not power loss)."""
         self._guarded(self._file.flush)
+
+    def resync(self) -> None:
+        """Take the next sequence number from the last line written, after an interrupt.
+
+        A signal between an event's write and its count leaves the counter one behind the file.
+        """
+        self.flush()
+        with self.path.open("rb") as log:
+            log.seek(max(log.seek(0, 2) - TAIL_BYTES, 0))
+            lines = log.read().splitlines()
+        for line in reversed(lines):
+            try:
+                self._seq = int(orjson.loads(line)["seq"]) + 1
+                return
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
 
     def _guarded(self, write: Callable[..., Any], *args: Any) -> None:
         """Write; a failure names this file, and every later write raises it again."""

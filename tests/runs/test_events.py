@@ -83,3 +83,16 @@ def test_log_must_start_with_run_start(tmp_path):
         log.emit("state.digest", 0, {})
     with pytest.raises(LogFormatError, match="run.start"):
         read_events(path)
+
+
+def test_resync_takes_the_next_number_from_the_file_after_an_uncounted_write(tmp_path):
+    """A signal between a write and its count: resync reads the file, so numbers stay dense."""
+    path = tmp_path / "events.jsonl"
+    with EventLog(path) as log:
+        log.emit("run.start", -1)
+        for tick in range(4):
+            log.emit("world.tick", tick)
+        log._seq -= 1  # the last write went out, its count did not
+        log.resync()
+        log.emit("run.end", 4)
+    assert [e["seq"] for e in read_events(path).events] == list(range(6))
