@@ -103,15 +103,12 @@ def replay(run_dir: Path, resimulator: Callable[[int], Resimulator] | None = Non
             f"line {read.truncated_line} is torn (the run was killed mid-write); "
             f"read {len(events)} complete events up to tick {report.last_tick}"
         )
-        recorded = run_status(run_dir)
-        if recorded in ("passed", "failed"):  # a finished run's log was whole: it was cut since
-            report.divergence = Divergence(
-                report.last_tick, read.truncated_line, "events.jsonl",
-                {"log": f"whole, ending in run.end (the manifest says {recorded})"},
-                {"log": f"torn at line {read.truncated_line}"})
-            return report
     elif end is None:
         report.notes.append("no run.end event: the run was killed before it could finish")
+    if end is None:
+        report.divergence = _cut_since_finished(run_dir, read.truncated_line, report)
+        if report.divergence is not None:
+            return report
     if report.end_status == "interrupted":
         report.notes.append(f"the run was interrupted at tick {report.last_tick}")
     if end is not None:
@@ -129,6 +126,22 @@ def run_status(run_dir: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return status if isinstance(status, str) else None
+
+
+def _cut_since_finished(run_dir: Path, torn_line: int | None,
+                        report: ReplayReport) -> Divergence | None:
+    """A log without run.end whose manifest records a verdict was whole once: it was cut since.
+
+    The cut may fall mid-line (a torn last line) or exactly between two lines.
+    """
+    recorded = run_status(run_dir)
+    if recorded not in ("passed", "failed"):
+        return None
+    cut = f"torn at line {torn_line}" if torn_line is not None else (
+        f"cut after line {report.events}, with no run.end")
+    return Divergence(report.last_tick, torn_line or report.events + 1, "events.jsonl",
+                      {"log": f"whole, ending in run.end (the manifest says {recorded})"},
+                      {"log": cut})
 
 
 def _check_end(run_dir: Path, end: dict[str, Any], line: int) -> Divergence | None:

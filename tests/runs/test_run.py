@@ -37,12 +37,17 @@ def test_phase0_run_writes_a_complete_record_and_replays(tmp_path, phase0_spec):
     replayed = cli("replay", str(run), cwd=tmp_path)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "re-simulation verified 2460 events" in replayed.stdout  # 60 ticks x (40 + 1)
-    log = run / "events.jsonl"  # a finished run's log cut mid-line since: corruption, not a kill
+    log = run / "events.jsonl"  # a finished run's log cut since: corruption, not a kill
     raw = log.read_bytes()
-    log.write_bytes(raw[:len(raw) // 2])
-    torn = cli("replay", str(run), cwd=tmp_path)
-    assert torn.returncode == 1, torn.stdout + torn.stderr
-    assert "diverged" in torn.stdout and "the manifest says passed" in torn.stdout
+    middle = raw.index(b"\n", len(raw) // 2)
+    whole_lines = raw.count(b"\n", 0, middle + 1)
+    for cut, found in ((middle - 5, f"torn at line {whole_lines}"),
+                       (middle + 1, f"cut after line {whole_lines}")):
+        log.write_bytes(raw[:cut])
+        damaged = cli("replay", str(run), cwd=tmp_path)
+        assert damaged.returncode == 1, damaged.stdout + damaged.stderr
+        assert "diverged" in damaged.stdout and "the manifest says passed" in damaged.stdout
+        assert found in " ".join(damaged.stdout.split())
 
 
 def test_a_run_of_the_old_seeding_scheme_is_refused_in_one_line(tmp_path, phase0_spec):
