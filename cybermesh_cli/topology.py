@@ -76,6 +76,18 @@ class Mesh:
             dr, dc = min(dr, self.rows - dr), min(dc, self.cols - dc)
         return max(dr, dc) if self.neighbourhood == 8 else dr + dc
 
+    def tiles_between(self, a: int, b: int) -> int:
+        """Return the fewest tiles a carrier enters from bot ``a`` to ``b``: rows plus columns.
+
+        A glider crossing diagonally enters a side tile on its way (it passes a tile corner
+        exactly only by chance), so a diagonal step costs two tiles, as two orthogonal ones do.
+        """
+        (ra, ca), (rb, cb) = divmod(a, self.cols), divmod(b, self.cols)
+        dr, dc = abs(ra - rb), abs(ca - cb)
+        if self.torus:
+            dr, dc = min(dr, self.rows - dr), min(dc, self.cols - dc)
+        return dr + dc
+
     @cached_property
     def hops(self) -> NDArray[np.int64]:
         """Shortest hop counts between every pair of bots (size x size: small meshes only)."""

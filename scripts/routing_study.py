@@ -65,19 +65,20 @@ def landmark_goal(tables: Any, landmarks: Any, vector: Any, target: int, horizon
 
 
 def route(mesh: Any, tables: Any, landmarks: Any, vector: Any, origin: int,
-          horizon: int, candidates: int = 0, accept: float = 1.0) -> tuple[int, int]:
-    """Route one shard by the world's rule; return where it stopped and its hops."""
+          horizon: int, candidates: int = 0, accept: float = 1.0) -> tuple[int, int, int]:
+    """Route one shard by the world's rule; return where it stopped, its hops and its tiles."""
     import numpy as np
 
     shard = Journey(origin, local=landmarks is None)
     blocks = landmarks.ranked(vector, candidates) if candidates else []
     target = landmarks.best(vector) if landmarks is not None else -1
+    tiles = 0
     for hops in range(4 * mesh.rows * max(1, candidates)):
         goal = visiting_goal(tables, landmarks, vector, blocks, accept, shard) if candidates \
             else landmark_goal(tables, landmarks, vector, target, horizon, shard)
         if goal == shard.bot:
-            return shard.bot, hops
-        table = tables.tables[shard.bot]
+            return shard.bot, hops, tiles
+        table, was = tables.tables[shard.bot], shard.bot
         if goal in table:
             shard.bot = table[goal][1]
         else:
@@ -85,7 +86,8 @@ def route(mesh: Any, tables: Any, landmarks: Any, vector: Any, origin: int,
             dr = (gr - r + mesh.rows // 2) % mesh.rows - mesh.rows // 2
             dc = (gc - c + mesh.cols // 2) % mesh.cols - mesh.cols // 2
             shard.bot = mesh.bot_at(r + int(np.sign(dr)), c + int(np.sign(dc)))
-    return shard.bot, 4 * mesh.rows * max(1, candidates)
+        tiles += mesh.tiles_between(was, shard.bot)
+    return shard.bot, 4 * mesh.rows * max(1, candidates), tiles
 
 
 def main() -> None:
@@ -114,6 +116,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=1500)
     parser.add_argument("--embedder", default=None, help="override the spec's embedder")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fewest-tiles", action="store_true",
+                        help="of equally short routes, gossip keeps the straightest")
     args = parser.parse_args()
 
     block = dict(load_spec(Path(args.spec)).block("phase3"))
@@ -126,25 +130,29 @@ def main() -> None:
     keys = corpus.keys[topics]
     if args.layout == "bisection":
         keys = keys[bisection_layout(mesh, keys)]
-    tables = RoutingTables(mesh, keys, args.horizon)
+    tables = RoutingTables(mesh, keys, args.horizon, args.fewest_tiles)
     landmarks = Landmarks.build(mesh, keys, args.landmarks) if args.landmarks else None
     rng = seeds.child("shards").rng()
     pool = np.flatnonzero(np.isin(corpus.labels, topics)) if args.texts == "held" \
         else np.arange(len(corpus.shards))
-    right, stretches = 0, []
+    right, stretches, tile_stretches = 0, [], []
     for _ in range(args.shards):
         vector = corpus.shards[int(pool[rng.integers(0, len(pool))])]
         oracle, origin = int(np.argmax(keys @ vector)), int(rng.integers(0, mesh.size))
-        bot, hops = route(mesh, tables, landmarks, vector, origin, args.horizon,
-                          args.candidates, args.accept)
+        bot, hops, tiles = route(mesh, tables, landmarks, vector, origin, args.horizon,
+                                 args.candidates, args.accept)
         right += bot == oracle
         if bot == oracle and mesh.hops_between(origin, oracle):
             stretches.append(hops / mesh.hops_between(origin, oracle))
+            tile_stretches.append(tiles / mesh.tiles_between(origin, oracle))
     print(json.dumps({"side": args.side, "layout": args.layout, "landmarks": args.landmarks,
                       "horizon": args.horizon, "candidates": args.candidates,
                       "accept": args.accept, "texts": args.texts, "shards": args.shards,
                       "right_bot": round(right / args.shards, 4),
-                      "stretch": round(float(np.mean(stretches)), 3) if stretches else None}))
+                      "fewest_tiles": args.fewest_tiles,
+                      "stretch": round(float(np.mean(stretches)), 3) if stretches else None,
+                      "tile_stretch": round(float(np.mean(tile_stretches)), 3)
+                      if tile_stretches else None}))
 
 
 if __name__ == "__main__":

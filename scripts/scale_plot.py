@@ -31,19 +31,24 @@ def main() -> None:
         label, path = item.split("=", 1)
         for size in json.loads(Path(path).read_text())["sizes"]:
             judged = max(size["judged"], 1)
-            bars.append((size["side"], label, [size["ends"].get(e, 0) / judged for e in ENDS]))
+            bars.append((size["side"], label, [size["ends"].get(e, 0) / judged for e in ENDS],
+                         size.get("tile_stretch")))
     bars.sort(key=lambda b: (b[0], [s.split("=")[0] for s in args.studies].index(b[1])))
     figure, axes = plt.subplots(figsize=(1.1 * len(bars) + 2, 4.2))
-    names = [f"{side}x{side}\n{label}" for side, label, _ in bars]
+    names = [f"{side}x{side}\n{label}" for side, label, _, _ in bars]
     bottom = [0.0] * len(bars)
     for index, (end, colour) in enumerate(zip(ENDS, COLOURS, strict=True)):
         shares = [b[2][index] for b in bars]
         axes.bar(names, shares, bottom=bottom, color=colour, label=end)
         bottom = [a + b for a, b in zip(bottom, shares, strict=True)]
+    for name, (_, _, _, stretch) in zip(names, bars, strict=True):
+        if stretch is not None:  # studies before the tile stretch was kept have none
+            axes.text(name, 1.01, f"x{stretch:.2f}", ha="center", va="bottom", fontsize=7)
     axes.set_ylabel("share of judged shards")
-    axes.set_ylim(0, 1)
+    axes.set_ylim(0, 1.08)
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    axes.set_title("Where shards end, by mesh size (pooled over seeds)")
+    axes.set_title("Where shards end, by mesh size (pooled over seeds; x: mean tile stretch)",
+                   fontsize=9)
     figure.tight_layout()
     figure.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")

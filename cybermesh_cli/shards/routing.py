@@ -3,7 +3,8 @@
 Protocol: every bot starts knowing its own key. In each gossip round, every bot sends its table
 (known bots, their keys and hop counts) to its neighbours, and keeps for each bot the shortest
 route it has heard of, with the neighbour it heard it from as next hop (distance-vector
-routing). After ``horizon`` rounds a bot knows the keys within ``horizon`` hops. A shard at a
+routing; with ``fewest_tiles``, of equally short routes the one whose carriers cross fewest
+tiles). After ``horizon`` rounds a bot knows the keys within ``horizon`` hops. A shard at a
 bot goes toward the known key most similar to it (cosine), one hop at a time; it is delivered
 where the bot's own key is the best it knows. The oracle target (argmax over all keys) is used
 only to score. Shards never revisit a bot; they are dropped when every route is visited, and
@@ -57,6 +58,7 @@ class RoutingTables:
     mesh: Mesh
     keys: Vectors
     horizon: int
+    fewest_tiles: bool = False  # among equally short routes keep the one crossing fewest tiles
     tables: list[dict[int, tuple[int, int]]] = field(default_factory=list)
     messages: int = 0
     # Every table as arrays: bot b knows targets[offsets[b]:offsets[b + 1]], hops away.
@@ -72,21 +74,49 @@ class RoutingTables:
     def __post_init__(self) -> None:
         """Run the gossip rounds."""
         self.tables = [{bot: (0, bot)} for bot in range(self.mesh.size)]
-        for _ in range(self.horizon):
-            heard = [dict(t) for t in self.tables]
-            for bot in range(self.mesh.size):
-                for neighbour in self.mesh.neighbours[bot]:
-                    self.messages += len(self.tables[neighbour])
-                    for target, (hops, _) in self.tables[neighbour].items():
-                        known = heard[bot].get(target)
-                        if known is None or hops + 1 < known[0]:
-                            heard[bot][target] = (hops + 1, neighbour)
-            self.tables = heard
+        if self.fewest_tiles:
+            self._gossip_fewest_tiles()
+        else:
+            for _ in range(self.horizon):
+                heard = [dict(t) for t in self.tables]
+                for bot in range(self.mesh.size):
+                    for neighbour in self.mesh.neighbours[bot]:
+                        self.messages += len(self.tables[neighbour])
+                        for target, (hops, _) in self.tables[neighbour].items():
+                            known = heard[bot].get(target)
+                            if known is None or hops + 1 < known[0]:
+                                heard[bot][target] = (hops + 1, neighbour)
+                self.tables = heard
         sizes = np.fromiter((len(t) for t in self.tables), np.int64, len(self.tables))
         self.offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
         total = int(self.offsets[-1])
         self.targets = np.fromiter((b for t in self.tables for b in t), np.int64, total)
         self.hops = np.fromiter((h for t in self.tables for h, _ in t.values()), np.int64, total)
+
+
+    def _gossip_fewest_tiles(self) -> None:
+        """Gossip as :meth:`__post_init__`, each route also costed in tiles (rows plus columns).
+
+        On an 8-neighbour mesh many next hops are equally short in hops, and the first in
+        neighbour order often zig-zags diagonally: a carrier crossing two tiles where one would
+        do. Routes are compared by (hops, tiles), so the horizon and the hop counts stay as
+        they were and every route is a straightest of the shortest.
+        """
+        tiles = [{bot: 0} for bot in range(self.mesh.size)]
+        for _ in range(self.horizon):
+            heard = [dict(t) for t in self.tables]
+            heard_tiles = [dict(t) for t in tiles]
+            for bot in range(self.mesh.size):
+                for neighbour in self.mesh.neighbours[bot]:
+                    step = self.mesh.tiles_between(bot, neighbour)
+                    self.messages += len(self.tables[neighbour])
+                    for target, (hops, _) in self.tables[neighbour].items():
+                        cost = (hops + 1, tiles[neighbour][target] + step)
+                        known = heard[bot].get(target)
+                        if known is None or cost < (known[0], heard_tiles[bot][target]):
+                            heard[bot][target] = (hops + 1, neighbour)
+                            heard_tiles[bot][target] = cost[1]
+            self.tables, tiles = heard, heard_tiles
 
 
 def oracle_targets(keys: Vectors, shards: Vectors) -> NDArray[np.int64]:

@@ -48,6 +48,7 @@ class ShardConfig:
     lanes: str = "shared"  # "keep_right": a carrier leaves on the right of its heading
     stay_aboard: bool = True  # False: shards leave a carrier in the tile it was sent to
     clear_spots: bool = False  # a bot that cannot launch for two waits clears its first spot
+    fewest_tiles: bool = False  # gossip keeps, of equally short routes, the straightest
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ class WorldConfig:
                                str(shards.get("texts", "all")),
                                str(routing.get("lanes", "shared")),
                                bool(routing.get("stay_aboard", True)),
-                               bool(routing.get("clear_spots", False)))
+                               bool(routing.get("clear_spots", False)),
+                               bool(routing.get("fewest_tiles", False)))
             if shards and routing else None,
             wave=WaveConfig(str(wave["adapter"]), int(wave["source"]), int(wave["chunks"]),
                             int(wave["link_capacity"]), int(wave["pulse_ticks"]),

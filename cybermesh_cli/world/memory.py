@@ -112,7 +112,8 @@ def save_memory(folder: Path, layer: MemoryLayer, vectors: Vectors, texts: list[
     mesh = shards.mesh
     (folder / MEMORY_META).write_text(json.dumps({
         "rows": mesh.rows, "cols": mesh.cols, "neighbourhood": mesh.neighbourhood,
-        "torus": mesh.torus, "horizon": shards.tables.horizon, "capacity": memory.capacity,
+        "torus": mesh.torus, "horizon": shards.tables.horizon,
+        "fewest_tiles": shards.tables.fewest_tiles, "capacity": memory.capacity,
         **meta, "texts": texts}, indent=1))
 
 
@@ -161,7 +162,7 @@ def open_memory(folder: Path) -> RunMemory:
         raise InputError(f"{tensors_path}: unreadable ({exc})") from None
     _check_tensors(kept, meta, tensors_path)
     mesh = Mesh(meta["rows"], meta["cols"], meta["neighbourhood"], meta["torus"])
-    tables = RoutingTables(mesh, kept["keys"], meta["horizon"])
+    tables = RoutingTables(mesh, kept["keys"], meta["horizon"], meta.get("fewest_tiles", False))
     memory = Memory.from_owners(mesh.size, meta["capacity"], kept["held"], kept["owners"])
     return RunMemory(tables, memory, kept["vectors"], list(meta["texts"]), meta)
 

@@ -114,7 +114,7 @@ class ShardLayer:
         self.vectors = vectors
         self.rng = rng
         self.pool = pool
-        self.tables = RoutingTables(self.mesh, keys, config.horizon)
+        self.tables = RoutingTables(self.mesh, keys, config.horizon, config.fewest_tiles)
         self._similarity = SimilarityMemo(self.tables, vectors, SIMILARITY_BYTES)
         self.landmarks = Landmarks.build(self.mesh, keys, config.landmarks) \
             if config.landmarks else None
@@ -149,7 +149,8 @@ class ShardLayer:
     def rekey(self, keys: Vectors) -> None:
         """Give the bots new keys and gossip them again (routing caches are dropped)."""
         self.keys = keys
-        self.tables = RoutingTables(self.mesh, keys, self.config.horizon)
+        self.tables = RoutingTables(self.mesh, keys, self.config.horizon,
+                                    self.config.fewest_tiles)
         self._similarity = SimilarityMemo(self.tables, self.vectors, SIMILARITY_BYTES)
         self.landmarks = Landmarks.build(self.mesh, keys, self.config.landmarks) \
             if self.config.landmarks else None

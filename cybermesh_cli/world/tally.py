@@ -131,7 +131,7 @@ class Tally:
         shortest = fewest = None
         if delivered and self.mesh is not None:
             shortest = self.mesh.hops_between(shard.origin, shard.bot)
-            fewest = _tiles_between(self.mesh, shard.origin, shard.bot)
+            fewest = self.mesh.tiles_between(shard.origin, shard.bot)
         self.shards[shard.id] = ShardRecord(shard.injected, shard.status, right_bot,
                                             right_topic, hops, shortest, fewest)
 
@@ -171,19 +171,6 @@ class Tally:
                              "delivered": sum(r.status == "delivered" for r in cohort),
                              "right_bot": sum(r.right_bot for r in cohort)}
         return figures
-
-
-def _tiles_between(mesh: Mesh, a: int, b: int) -> int:
-    """Return the fewest tiles a carrier enters from bot ``a`` to ``b``: rows plus columns.
-
-    A glider crossing diagonally enters a side tile on its way (it passes a tile corner
-    exactly only by chance), so a diagonal step costs two tiles, as two orthogonal ones do.
-    """
-    (ra, ca), (rb, cb) = divmod(a, mesh.cols), divmod(b, mesh.cols)
-    dr, dc = abs(ra - rb), abs(ca - cb)
-    if mesh.torus:
-        dr, dc = min(dr, mesh.rows - dr), min(dc, mesh.cols - dc)
-    return dr + dc
 
 
 def _end(record: ShardRecord) -> str:

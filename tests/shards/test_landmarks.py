@@ -267,3 +267,16 @@ def test_a_bot_blocked_long_enough_clears_its_first_spot():
         assert np.array_equal(after[~box], before[~box])  # nothing outside the spot touched
         assert np.array_equal(after[top:top + h, left:left + w], forms.shapes[heading, :h, :w])
         assert after[box].sum() == forms.shapes[heading].sum()  # the margin is empty
+
+
+def test_a_world_with_fewest_tiles_gossips_the_straightest_routes(corpus):
+    """``routing.fewest_tiles`` reaches the world's tables, and only with it are they straight."""
+    from cybermesh_cli.shards.routing import RoutingTables
+
+    for straight in (True, False):
+        config = WorldConfig.from_block({**BLOCK, "routing": {**BLOCK["routing"],
+                                                              "fewest_tiles": straight}})
+        world = World(config, 3, keys=corpus[0], vectors=corpus[1])
+        assert world.shards.tables.fewest_tiles is straight
+        assert world.shards.tables.tables == RoutingTables(
+            world.mesh, world.shards.keys, 2, straight).tables

@@ -45,6 +45,35 @@ def test_gossip_learns_exactly_the_bots_within_the_horizon(horizon):
                 assert mesh.hops[next_hop, target] == hops - 1
 
 
+def _tiles_along(mesh, tables, bot, target):
+    """Follow the tables' next hops from ``bot`` to ``target``; count rows plus columns crossed."""
+    tiles = 0
+    while bot != target:
+        step = tables.tables[bot][target][1]
+        (r, c), (nr, nc) = mesh.position(bot), mesh.position(step)
+        tiles += min(abs(r - nr), mesh.rows - abs(r - nr)) + min(abs(c - nc),
+                                                                 mesh.cols - abs(c - nc))
+        bot = step
+    return tiles
+
+
+@pytest.mark.parametrize("torus", [True, False])
+def test_fewest_tiles_keeps_every_route_shortest_and_straightest(torus):
+    mesh = Mesh(12, 12, neighbourhood=8, torus=torus)
+    keys = _unit(np.random.default_rng(2).normal(size=(mesh.size, 8)))
+    first, straight = RoutingTables(mesh, keys, 4), RoutingTables(mesh, keys, 4, True)
+    zigzags = 0
+    for bot in range(mesh.size):
+        assert {t: h for t, (h, _) in straight.tables[bot].items()} == \
+            {t: h for t, (h, _) in first.tables[bot].items()}  # the same hops, known as far
+        for target in straight.tables[bot]:
+            rows_and_cols = mesh.tiles_between(bot, target)
+            assert _tiles_along(mesh, straight, bot, target) == rows_and_cols
+            zigzags += _tiles_along(mesh, first, bot, target) > rows_and_cols
+    assert zigzags > mesh.size  # the first-heard next hop zig-zags: what the option is for
+    assert straight.messages == first.messages
+
+
 def test_full_knowledge_delivers_every_shard_to_its_oracle_on_a_shortest_path():
     mesh = Mesh(5, 5)
     rng = np.random.default_rng(1)
