@@ -93,7 +93,6 @@ class RoutingTables:
         self.targets = np.fromiter((b for t in self.tables for b in t), np.int64, total)
         self.hops = np.fromiter((h for t in self.tables for h, _ in t.values()), np.int64, total)
 
-
     def _gossip_fewest_tiles(self) -> None:
         """Gossip as :meth:`__post_init__`, each route also costed in tiles (rows plus columns).
 
